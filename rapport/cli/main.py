@@ -1,0 +1,23 @@
+"""The `rapport` command. Each command group lives in its own module and registers itself here."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="rapport",
+    help="Rapport: connected customer relationships (recognize, request, respond, repeat).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+evaluate_app = typer.Typer(help="Offline evaluations on a firm's own files or the public data sets.", no_args_is_help=True)
+app.add_typer(evaluate_app, name="evaluate")
+
+# Modules that add commands to `app` (or `evaluate_app`) when imported. One line each.
+COMMAND_MODULES = [
+]
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module)
