@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rapport.errors import NotFound
 
-SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def package_file(package: str, *parts: str) -> Path:
