@@ -12,12 +12,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-evaluate_app = typer.Typer(help="Offline evaluations on a firm's own files or the public data sets.", no_args_is_help=True)
+evaluate_app = typer.Typer(
+    help="Offline evaluations on a firm's own files or the public data sets.", no_args_is_help=True
+)
 app.add_typer(evaluate_app, name="evaluate")
 
 # Modules that add commands to `app` (or `evaluate_app`) when imported. One line each.
-COMMAND_MODULES = [
-]
+COMMAND_MODULES = []
 
 for _module in COMMAND_MODULES:
     importlib.import_module(_module)

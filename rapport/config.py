@@ -1,0 +1,86 @@
+"""Settings: where the store is and how identity resolution behaves.
+
+Read from the environment (``RAPPORT_*``) and, when present, a TOML file (``RAPPORT_CONFIG`` or ``./rapport.toml``).
+The environment wins over the file; the file wins over the defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from rapport.errors import InvalidInput
+
+DEFAULT_DATABASE_URL = "sqlite:///./rapport.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a deployment may tune. Defaults suit the embedded SQLite store."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    # Extra identifiers the firm declares, as "path in the message" -> identifier kind.
+    identifier_fields: dict[str, str] = field(
+        default_factory=lambda: {"traits.loyalty_card": "loyalty_card", "context.device.id": "device_id"}
+    )
+    # Kinds of which one customer holds at most one value: two customers with different values never merge
+    # through a weaker identifier (only an explicit alias joins them).
+    unique_kinds: tuple[str, ...] = ("user_id",)
+    # An identifier seen with more distinct customers than this is shared (a family tablet, a switchboard
+    # number): it stops joining, and merges that rested on it alone are undone.
+    max_customers_per_identifier: int = 3
+    # Sources ranked for trait precedence, strongest first; unlisted sources rank below, latest value wins.
+    source_precedence: tuple[str, ...] = ()
+    # Region used to read phone numbers written without a country code (ISO 3166 alpha-2).
+    default_phone_region: str = "DE"
+    max_event_bytes: int = 32 * 1024
+    max_batch_bytes: int = 500 * 1024
+    ingest_batch_size: int = 2000
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+_ENV_NAMES = {f.name: f"RAPPORT_{f.name.upper()}" for f in fields(Settings)}
+
+
+def load_settings(config_path: str | Path | None = None) -> Settings:
+    """Defaults, then the TOML file, then ``RAPPORT_*`` environment variables."""
+    values: dict[str, Any] = {}
+    path = Path(config_path or os.environ.get("RAPPORT_CONFIG", "rapport.toml"))
+    if path.exists():
+        try:
+            values.update(tomllib.loads(path.read_text()).get("rapport", {}))
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidInput(f"{path} is not valid TOML ({exc}); fix it or unset RAPPORT_CONFIG.") from exc
+    for name, env in _ENV_NAMES.items():
+        if env in os.environ:
+            values[name] = os.environ[env]
+    return _coerce(values)
+
+
+def _coerce(values: dict[str, Any]) -> Settings:
+    known = {f.name: f for f in fields(Settings)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise InvalidInput(f"Unknown setting(s) {unknown}; known settings are {sorted(known)}.")
+    out: dict[str, Any] = {}
+    for name, raw in values.items():
+        default = getattr(Settings(), name)
+        if isinstance(default, bool) or not isinstance(raw, str):
+            out[name] = tuple(raw) if isinstance(default, tuple) else raw
+        elif isinstance(default, int):
+            try:
+                out[name] = int(raw)
+            except ValueError as exc:
+                raise InvalidInput(f"Setting {name} must be a whole number, got {raw!r}.") from exc
+        elif isinstance(default, tuple):
+            out[name] = tuple(part.strip() for part in raw.split(",") if part.strip())
+        elif isinstance(default, dict):
+            out[name] = dict(pair.split("=", 1) for pair in raw.split(",") if "=" in pair)
+        else:
+            out[name] = raw
+    return Settings(**out)

@@ -1,0 +1,218 @@
+"""Events in the Segment / RudderStack tracking spec: parsing, validation and the identifiers they carry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from rapport.config import Settings
+from rapport.customers.identifiers import ANONYMOUS_ID, EMAIL, PHONE, USER_ID, Identifier, normalize
+from rapport.errors import InvalidInput
+
+EVENT_TYPES = ("identify", "track", "page", "screen", "alias", "group")
+_MAX_ID = 256
+_LIBRARY_CHANNELS = {"analytics.js": "web", "analytics-ios": "app", "analytics-android": "app"}
+
+
+class InvalidEvent(InvalidInput):
+    """A message that breaks the tracking spec; ``errors`` names each field and the reason."""
+
+    def __init__(self, errors: list[dict[str, str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{e['field']}: {e['reason']}" for e in errors))
+
+
+@dataclass(slots=True)
+class Event:
+    """One validated message, with its identifiers normalised."""
+
+    message_id: str
+    type: str
+    timestamp: datetime
+    channel: str
+    source: str
+    user_id: str | None = None
+    anonymous_id: str | None = None
+    name: str | None = None
+    properties: dict[str, Any] | None = None
+    traits: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    identifiers: list[Identifier] = field(default_factory=list)
+    # alias: the earlier id that now names the same person (a user id or an anonymous id)
+    previous_id: str | None = None
+
+
+def parse_event(raw: Any, settings: Settings, default_type: str | None = None, source: str | None = None) -> Event:
+    """Validate one message and extract its identifiers; raise InvalidEvent naming every bad field."""
+    if not isinstance(raw, dict):
+        raise InvalidEvent([{"field": "(event)", "reason": f"must be a JSON object, got {type(raw).__name__}"}])
+    errors: list[dict[str, str]] = []
+    etype = raw.get("type", default_type)
+    if default_type is not None and etype != default_type:
+        errors.append({"field": "type", "reason": f"this endpoint takes {default_type!r} events, got {etype!r}"})
+    elif etype not in EVENT_TYPES:
+        errors.append({"field": "type", "reason": f"must be one of {', '.join(EVENT_TYPES)}; got {etype!r}"})
+    user_id = _optional_id(raw, "userId", errors)
+    anonymous_id = _optional_id(raw, "anonymousId", errors)
+    previous_id = _optional_id(raw, "previousId", errors)
+    if etype == "alias":
+        if not previous_id or not user_id:
+            errors.append({"field": "previousId", "reason": "alias needs both previousId and userId"})
+    elif not user_id and not anonymous_id:
+        errors.append({"field": "userId", "reason": "one of userId or anonymousId is required"})
+    name = _event_name(raw, etype, errors)
+    properties = _optional_object(raw, "properties", errors)
+    traits = _optional_object(raw, "traits", errors)
+    context = _optional_object(raw, "context", errors)
+    if context is not None and context.get("traits") is not None and not isinstance(context.get("traits"), dict):
+        errors.append({"field": "context.traits", "reason": "must be an object"})
+    timestamp = _timestamp(raw, errors)
+    message_id = raw.get("messageId")
+    if message_id is not None and (not isinstance(message_id, str) or not message_id or len(message_id) > 200):
+        errors.append({"field": "messageId", "reason": "must be a non-empty string of at most 200 characters"})
+    identifiers = [] if errors else _identifiers(raw, user_id, anonymous_id, traits, context, settings, errors)
+    if errors:
+        raise InvalidEvent(errors)
+    return Event(
+        message_id=message_id or _content_id(raw),
+        type=etype,
+        timestamp=timestamp,
+        channel=_channel(raw, context),
+        source=_source(context, source),
+        user_id=user_id,
+        anonymous_id=anonymous_id,
+        name=name,
+        properties=properties,
+        traits=traits,
+        context=context,
+        identifiers=identifiers,
+        previous_id=previous_id,
+    )
+
+
+def _optional_id(raw: dict[str, Any], key: str, errors: list[dict[str, str]]) -> str | None:
+    value = raw.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        errors.append({"field": key, "reason": f"must be a string, got {type(value).__name__}"})
+        return None
+    text = str(value).strip()
+    if len(text) > _MAX_ID:
+        errors.append({"field": key, "reason": f"is {len(text)} characters long; the limit is {_MAX_ID}"})
+        return None
+    return text or None
+
+
+def _event_name(raw: dict[str, Any], etype: Any, errors: list[dict[str, str]]) -> str | None:
+    if etype == "track":
+        event = raw.get("event")
+        if not isinstance(event, str) or not event.strip():
+            errors.append({"field": "event", "reason": "track needs a non-empty event name"})
+            return None
+        return event.strip()[:200]
+    if etype == "group":
+        group_id = raw.get("groupId")
+        if not isinstance(group_id, str | int) or not str(group_id).strip():
+            errors.append({"field": "groupId", "reason": "group needs a groupId"})
+            return None
+        return str(group_id)[:200]
+    name = raw.get("name")
+    if name is not None and not isinstance(name, str):
+        errors.append({"field": "name", "reason": "must be a string"})
+        return None
+    return name[:200] if name else None
+
+
+def _optional_object(raw: dict[str, Any], key: str, errors: list[dict[str, str]]) -> dict[str, Any] | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        errors.append({"field": key, "reason": f"must be an object, got {type(value).__name__}"})
+        return None
+    return value
+
+
+def _timestamp(raw: dict[str, Any], errors: list[dict[str, str]]) -> datetime:
+    for key in ("timestamp", "originalTimestamp"):
+        value = raw.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            errors.append({"field": key, "reason": "must be an ISO-8601 string"})
+            break
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            errors.append({"field": key, "reason": f"{value!r} is not an ISO-8601 date-time"})
+            break
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return datetime.now(UTC)
+
+
+def _path(raw: dict[str, Any], path: str) -> Any:
+    node: Any = raw
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _identifiers(
+    raw: dict[str, Any],
+    user_id: str | None,
+    anonymous_id: str | None,
+    traits: dict[str, Any] | None,
+    context: dict[str, Any] | None,
+    settings: Settings,
+    errors: list[dict[str, str]],
+) -> list[Identifier]:
+    found: list[Identifier] = []
+    if user_id:
+        found.append(Identifier(USER_ID, user_id))
+    if anonymous_id:
+        found.append(Identifier(ANONYMOUS_ID, anonymous_id))
+    paths = {"traits.email": EMAIL, "traits.phone": PHONE, **settings.identifier_fields}
+    for path, kind in paths.items():
+        candidates = [(path, _path(raw, path))]
+        if path.startswith("traits."):  # Segment puts a track call's traits under context.traits
+            candidates.append((f"context.{path}", _path(raw, f"context.{path}")))
+        for where, value in candidates:
+            if value is None or value == "":
+                continue
+            try:
+                identifier = Identifier(kind, normalize(kind, value, settings.default_phone_region))
+            except InvalidInput as exc:
+                errors.append({"field": where, "reason": str(exc)})
+                continue
+            if identifier not in found:
+                found.append(identifier)
+    return found
+
+
+def _channel(raw: dict[str, Any], context: dict[str, Any] | None) -> str:
+    for value in ((context or {}).get("channel"), raw.get("channel")):
+        if isinstance(value, str) and value.strip():
+            return value.strip().lower()[:32]
+    library = (context or {}).get("library")
+    name = library.get("name") if isinstance(library, dict) else None
+    return _LIBRARY_CHANNELS.get(name, "server") if isinstance(name, str) else "server"
+
+
+def _source(context: dict[str, Any] | None, source: str | None) -> str:
+    value = (context or {}).get("source")
+    if isinstance(value, str) and value.strip():
+        return value.strip()[:64]
+    return (source or "api")[:64]
+
+
+def _content_id(raw: dict[str, Any]) -> str:
+    """A message without messageId gets one from its content, so that its retries still collapse into one."""
+    payload = {k: v for k, v in raw.items() if k not in ("sentAt", "receivedAt", "writeKey")}
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    return f"content-{digest[:40]}"

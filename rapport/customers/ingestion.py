@@ -1,0 +1,140 @@
+"""Ingestion: validate tracking-spec messages, drop retries and erased people, stitch, store. Batched for speed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any, Protocol
+
+from rapport.config import Settings
+from rapport.customers.events import Event, InvalidEvent, parse_event
+from rapport.customers.identifiers import identifier_hash
+from rapport.customers.ports import IdentityTransaction
+from rapport.customers.stitching import BatchStitcher, _alias_candidates
+
+
+class IdentityStore(Protocol):
+    """A store that opens write-locked identity transactions."""
+
+    def identity_transaction(self) -> Any: ...
+
+
+@dataclass
+class IngestReport:
+    """What happened to the messages of one ingestion call."""
+
+    stored: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    erased: int = 0
+    customer_ids: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        return {"stored": self.stored, "duplicates": self.duplicates, "rejected": len(self.rejected)}
+
+    def add(self, other: IngestReport) -> None:
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.rejected.extend(other.rejected)
+        self.erased += other.erased
+
+
+def ingest(
+    store: IdentityStore,
+    messages: Iterable[Any],
+    settings: Settings,
+    *,
+    default_type: str | None = None,
+    source: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Store every valid message once; report duplicates and rejected messages by their position."""
+    report = IngestReport()
+    offset = 0
+    for chunk in _chunks(iter(messages), settings.ingest_batch_size):
+        report.add(_ingest_batch(store, chunk, offset, settings, default_type, source))
+        offset += len(chunk)
+        if progress:
+            progress(len(chunk))
+    return report
+
+
+def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
+def _ingest_batch(
+    store: IdentityStore,
+    raws: list[Any],
+    offset: int,
+    settings: Settings,
+    default_type: str | None,
+    source: str | None,
+) -> IngestReport:
+    report = IngestReport()
+    parsed: list[Event] = []
+    seen: set[str] = set()
+    for position, raw in enumerate(raws, start=offset):
+        try:
+            event = parse_event(raw, settings, default_type=default_type, source=source)
+        except InvalidEvent as exc:
+            message_id = raw.get("messageId") if isinstance(raw, dict) else None
+            report.rejected.append({"index": position, "messageId": message_id, "errors": exc.errors})
+            continue
+        if event.message_id in seen:
+            report.duplicates += 1
+            continue
+        seen.add(event.message_id)
+        parsed.append(event)
+    if not parsed:
+        return report
+    now = datetime.now(UTC)
+    with store.identity_transaction() as tx:
+        existing = tx.existing_message_ids([e.message_id for e in parsed])
+        report.duplicates += len(existing)
+        fresh = [e for e in parsed if e.message_id not in existing]
+        fresh = _drop_erased(tx, fresh, report)
+        stitcher = BatchStitcher(tx, settings, now)
+        stitcher.preload(fresh)
+        for event in fresh:
+            customer_id = stitcher.resolve(event)
+            stitcher.writes.event_rows.append(_event_row(event, customer_id, now))
+            report.customer_ids.append(customer_id)
+        report.stored += stitcher.flush()
+    return report
+
+
+def _drop_erased(tx: IdentityTransaction, events: list[Event], report: IngestReport) -> list[Event]:
+    """Late or retried events of an erased person are dropped, recognised by the one-way hash of an identifier."""
+    if not tx.has_erasures():
+        return events
+    pepper = tx.pepper()
+    hashes = {
+        id(event): [identifier_hash(i, pepper) for i in [*event.identifiers, *_alias_candidates(event)]]
+        for event in events
+    }
+    erased = tx.erased_hashes([h for hs in hashes.values() for h in hs])
+    kept = [e for e in events if not erased.intersection(hashes[id(e)])]
+    report.erased += len(events) - len(kept)
+    return kept
+
+
+def _event_row(event: Event, customer_id: str, received_at: datetime) -> dict[str, Any]:
+    return {
+        "message_id": event.message_id,
+        "customer_id": customer_id,
+        "type": event.type,
+        "name": event.name,
+        "channel": event.channel,
+        "source": event.source,
+        "timestamp": event.timestamp,
+        "received_at": received_at,
+        "user_id": event.user_id,
+        "anonymous_id": event.anonymous_id,
+        "properties": event.properties,
+        "traits": event.traits,
+        "context": event.context,
+    }

@@ -1,0 +1,65 @@
+"""Customer services the API, the CLI and the demo share: look up, read, merge history, undo, erase."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rapport.customers.identifiers import Identifier, parse_identifier
+from rapport.customers.ports import CustomerReader
+from rapport.customers.profile import Profile, build_profile
+from rapport.errors import NotFound
+
+
+def resolve_customer(store: CustomerReader, reference: str) -> str:
+    """The profile id for a customer id (of any merged record) or any identifier ('email:…', a phone, …)."""
+    try:
+        return store.canonical_id(reference)
+    except NotFound:
+        pass
+    identifier = parse_identifier(reference, store.settings.default_phone_region)
+    candidates = [identifier]
+    if identifier.kind == "user_id":  # a bare id may be a user id or an anonymous id
+        candidates.append(Identifier("anonymous_id", identifier.value))
+    for candidate in candidates:
+        try:
+            return store.customer_by_identifier(candidate)
+        except NotFound:
+            continue
+    raise NotFound(f"No customer matches {reference!r} (tried customer id, {', '.join(c.kind for c in candidates)}).")
+
+
+def get_profile(store: CustomerReader, reference: str) -> Profile:
+    """The unified profile of the customer named by ``reference``."""
+    customer_id = resolve_customer(store, reference)
+    records = store.members(customer_id)
+    return build_profile(
+        customer_id,
+        records,
+        store.identifier_rows(records),
+        store.event_rows(records),
+        store.settings.source_precedence,
+    )
+
+
+def merge_history(store: CustomerReader, reference: str) -> list[dict[str, Any]]:
+    """Every merge (applied, refused or undone) that touched this customer's records, with its evidence."""
+    customer_id = resolve_customer(store, reference)
+    return [
+        {
+            "id": m.id,
+            "survivor_id": m.survivor_id,
+            "merged_id": m.merged_id,
+            "status": m.status,
+            "reason": m.reason,
+            "evidence": m.evidence,
+            "created_at": m.created_at.isoformat(),
+            "undone_at": m.undone_at.isoformat() if m.undone_at else None,
+            "undo_reason": m.undo_reason,
+        }
+        for m in store.merge_records(store.members(customer_id))
+    ]
+
+
+def erase_customer(store: CustomerReader, reference: str) -> dict[str, Any]:
+    """Remove a person's events, identifiers and traits everywhere; report what was removed."""
+    return store.erase(resolve_customer(store, reference))

@@ -1,0 +1,85 @@
+"""Erasure: remove a person everywhere, keep only one-way hashes of their identifiers, leave no trace in files."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, or_, select, text, tuple_
+
+from rapport.customers.identifiers import Identifier, identifier_hash
+from rapport.store.identity import _chunked, insert_ignoring_conflicts, pepper
+from rapport.store.tables import (
+    customers,
+    erased_identifiers,
+    erasures,
+    events,
+    identifier_sightings,
+    identifiers,
+    merge_evidence,
+    merges,
+)
+
+_SCRUBBED_TABLES = ("events", "identifiers", "identifier_sightings", "merges", "merge_evidence", "customers")
+
+
+def erase_profile(conn: Connection, canonical_id: str) -> dict[str, Any]:
+    """Delete every row of the profile's records inside the caller's (write-locked) transaction."""
+    members = list(conn.scalars(select(customers.c.id).where(customers.c.canonical_id == canonical_id)))
+    owned = [
+        Identifier(row.kind, row.value)
+        for row in conn.execute(
+            select(identifiers.c.kind, identifiers.c.value).where(identifiers.c.customer_id.in_(members))
+        )
+    ]
+    salt = pepper(conn)
+    now = datetime.now(UTC)
+    hashes = [{"hash": identifier_hash(i, salt), "erased_at": now} for i in owned]
+    insert_ignoring_conflicts(conn, erased_identifiers, hashes, ["hash"])
+    merge_ids = list(
+        conn.scalars(select(merges.c.id).where(or_(merges.c.survivor_id.in_(members), merges.c.merged_id.in_(members))))
+    )
+    removed = {
+        "events": conn.execute(delete(events).where(events.c.customer_id.in_(members))).rowcount,
+        "identifiers": len(owned),
+        "records": len(members),
+        "merges": len(merge_ids),
+    }
+    for chunk in _chunked([(i.kind, i.value) for i in owned]):
+        conn.execute(
+            delete(identifier_sightings).where(
+                tuple_(identifier_sightings.c.kind, identifier_sightings.c.value).in_(chunk)
+            )
+        )
+    conn.execute(delete(identifier_sightings).where(identifier_sightings.c.customer_id.in_(members)))
+    conn.execute(delete(identifiers).where(identifiers.c.customer_id.in_(members)))
+    for chunk in _chunked(merge_ids):
+        conn.execute(delete(merge_evidence).where(merge_evidence.c.merge_id.in_(chunk)))
+        conn.execute(delete(merges).where(merges.c.id.in_(chunk)))
+    conn.execute(delete(customers).where(customers.c.id.in_(members)))
+    subject = hashlib.sha256(f"{salt}\x1f{canonical_id}".encode()).hexdigest()
+    report = {
+        "customer_id": canonical_id,
+        "removed": removed,
+        "erased_at": now.isoformat(),
+        "hashes_kept": len(hashes),
+    }
+    conn.execute(insert(erasures).values(subject_hash=subject, erased_at=now, report={"removed": removed}))
+    return report
+
+
+def scrub_files(engine: Engine) -> None:
+    """Make deleted rows unrecoverable from the database files.
+
+    SQLite already overwrites deleted content (``secure_delete``); the write-ahead log still holds old pages, so it
+    is checkpointed and truncated. PostgreSQL keeps dead tuples in its heap and index files until they are
+    rewritten, so the touched tables are rewritten with VACUUM FULL (which locks them briefly).
+    """
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in _SCRUBBED_TABLES:
+            conn.execute(text(f"VACUUM FULL {table}"))

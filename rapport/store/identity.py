@@ -1,0 +1,239 @@
+"""The SQL side of identity resolution: implements rapport.customers.ports.IdentityTransaction."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, exists, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from rapport.customers.identifiers import Identifier
+from rapport.customers.ports import IdentifierRecord, MergeRecord, StitchWrites
+from rapport.errors import NotFound
+from rapport.store.tables import (
+    customers,
+    erased_identifiers,
+    events,
+    identifier_sightings,
+    identifiers,
+    merge_evidence,
+    merges,
+    meta,
+)
+
+_CHUNK = 400  # values per IN (...) list: well under SQLite's 32,766 bound parameters
+
+
+def _chunked(values: list[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def insert_ignoring_conflicts(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING, in the dialect at hand."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=keys), rows)
+
+
+class SqlIdentityTransaction:
+    """Identity reads and writes on one connection that holds the store's write lock."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def existing_message_ids(self, message_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunked(message_ids):
+            found.update(self.conn.scalars(select(events.c.message_id).where(events.c.message_id.in_(chunk))))
+        return found
+
+    def has_erasures(self) -> bool:
+        return bool(self.conn.scalar(select(exists().where(erased_identifiers.c.hash.isnot(None)))))
+
+    def erased_hashes(self, hashes: list[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunked(sorted(set(hashes))):
+            found.update(
+                self.conn.scalars(select(erased_identifiers.c.hash).where(erased_identifiers.c.hash.in_(chunk)))
+            )
+        return found
+
+    def pepper(self) -> str:
+        return pepper(self.conn)
+
+    def lookup_identifiers(self, wanted: Iterable[Identifier]) -> dict[Identifier, IdentifierRecord]:
+        found: dict[Identifier, IdentifierRecord] = {}
+        by_kind: dict[str, list[str]] = {}
+        for identifier in wanted:
+            by_kind.setdefault(identifier.kind, []).append(identifier.value)
+        for kind, values in by_kind.items():
+            for chunk in _chunked(values):
+                query = select(identifiers.c.value, identifiers.c.customer_id, identifiers.c.shared).where(
+                    identifiers.c.kind == kind, identifiers.c.value.in_(chunk)
+                )
+                for value, customer_id, shared in self.conn.execute(query):
+                    found[Identifier(kind, value)] = IdentifierRecord(customer_id, bool(shared))
+        return found
+
+    def canonical_of(self, customer_ids: Iterable[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in _chunked(list(customer_ids)):
+            query = select(customers.c.id, customers.c.canonical_id).where(customers.c.id.in_(chunk))
+            found.update({row.id: row.canonical_id for row in self.conn.execute(query)})
+        return found
+
+    def unique_identifiers(self, canonical_ids: Iterable[str], kinds: tuple[str, ...]) -> dict[str, set[Identifier]]:
+        query = (
+            select(customers.c.canonical_id, identifiers.c.kind, identifiers.c.value)
+            .join(customers, customers.c.id == identifiers.c.customer_id)
+            .where(customers.c.canonical_id.in_(list(canonical_ids)), identifiers.c.kind.in_(kinds))
+        )
+        found: dict[str, set[Identifier]] = {}
+        for canonical, kind, value in self.conn.execute(query):
+            found.setdefault(canonical, set()).add(Identifier(kind, value))
+        return found
+
+    def sightings(self, wanted: Iterable[Identifier]) -> dict[Identifier, set[str]]:
+        found: dict[Identifier, set[str]] = {}
+        keys = [(i.kind, i.value) for i in wanted]
+        for chunk in _chunked(keys):
+            cols = tuple_(identifier_sightings.c.kind, identifier_sightings.c.value)
+            query = select(identifier_sightings).where(cols.in_(chunk))
+            for row in self.conn.execute(query):
+                found.setdefault(Identifier(row.kind, row.value), set()).add(row.customer_id)
+        return found
+
+    def write(self, writes: StitchWrites) -> int:
+        conn = self.conn
+        if writes.new_customers:
+            rows = [
+                {"id": c, "created_at": at, "merged_into": None, "canonical_id": c} for c, at in writes.new_customers
+            ]
+            conn.execute(insert(customers), rows)
+        if writes.new_identifiers:
+            rows = [
+                {"kind": i.kind, "value": i.value, "customer_id": c, "first_seen": at, "shared": False}
+                for i, c, at in writes.new_identifiers
+            ]
+            conn.execute(insert(identifiers), rows)
+        for merge in writes.merges:
+            if merge.status == "applied":
+                self._apply_merge(merge.survivor_id, merge.merged_id)
+            self._insert_merge(merge)
+        sightings = [{"kind": i.kind, "value": i.value, "customer_id": c} for i, c in writes.sightings]
+        insert_ignoring_conflicts(conn, identifier_sightings, sightings, ["kind", "value", "customer_id"])
+        if not writes.event_rows:
+            return 0
+        before = len(writes.event_rows)
+        insert_ignoring_conflicts(conn, events, writes.event_rows, ["message_id"])
+        return before
+
+    def _apply_merge(self, survivor: str, merged: str) -> None:
+        self.conn.execute(update(customers).where(customers.c.id == merged).values(merged_into=survivor))
+        self.conn.execute(update(customers).where(customers.c.canonical_id == merged).values(canonical_id=survivor))
+
+    def _insert_merge(self, merge: MergeRecord) -> int:
+        merge_id = self.conn.execute(
+            insert(merges)
+            .values(
+                survivor_id=merge.survivor_id,
+                merged_id=merge.merged_id,
+                status=merge.status,
+                reason=merge.reason,
+                evidence=merge.evidence,
+                created_at=merge.created_at,
+            )
+            .returning(merges.c.id)
+        ).scalar_one()
+        cited = {
+            (d["kind"], d["value"])
+            for side in ("survivor", "merged")
+            for d in merge.evidence.get(side, [])
+            if isinstance(d, dict) and "kind" in d
+        }
+        if cited and merge.status == "applied":
+            rows = [{"merge_id": merge_id, "kind": k, "value": v} for k, v in cited]
+            self.conn.execute(insert(merge_evidence), rows)
+        merge.id = merge_id
+        return merge_id
+
+    def record_merge(self, merge: MergeRecord) -> int:
+        """Apply (when status is applied) and record one merge, e.g. from probabilistic linkage or by hand."""
+        if merge.status == "applied":
+            self._apply_merge(merge.survivor_id, merge.merged_id)
+        return self._insert_merge(merge)
+
+    def mark_shared(self, identifier: Identifier) -> None:
+        self.conn.execute(
+            update(identifiers)
+            .where(identifiers.c.kind == identifier.kind, identifiers.c.value == identifier.value)
+            .values(shared=True)
+        )
+
+    def applied_merges_citing(self, identifier: Identifier) -> list[MergeRecord]:
+        query = (
+            select(merges)
+            .join(merge_evidence, merge_evidence.c.merge_id == merges.c.id)
+            .where(
+                merge_evidence.c.kind == identifier.kind,
+                merge_evidence.c.value == identifier.value,
+                merges.c.status == "applied",
+            )
+            .order_by(merges.c.id.desc())
+        )
+        return [merge_from_row(row) for row in self.conn.execute(query)]
+
+    def undo_merge(self, merge_id: int, reason: str, at: datetime) -> MergeRecord:
+        """Split a merge: the merged record and everything merged into it since become a profile again."""
+        row = self.conn.execute(select(merges).where(merges.c.id == merge_id)).first()
+        if row is None:
+            raise NotFound(f"No merge {merge_id}; list a customer's merges with `rapport customer merges ID`.")
+        record = merge_from_row(row)
+        if record.status != "applied":
+            return record
+        merged = record.merged_id
+        self.conn.execute(update(customers).where(customers.c.id == merged).values(merged_into=None))
+        subtree = [merged]
+        frontier = [merged]
+        while frontier:
+            children = list(self.conn.scalars(select(customers.c.id).where(customers.c.merged_into.in_(frontier))))
+            subtree.extend(children)
+            frontier = children
+        for chunk in _chunked(subtree):
+            self.conn.execute(update(customers).where(customers.c.id.in_(chunk)).values(canonical_id=merged))
+        self.conn.execute(
+            update(merges).where(merges.c.id == merge_id).values(status="undone", undone_at=at, undo_reason=reason)
+        )
+        record.status, record.undone_at, record.undo_reason = "undone", at, reason
+        return record
+
+
+def merge_from_row(row: Any) -> MergeRecord:
+    return MergeRecord(
+        id=row.id,
+        survivor_id=row.survivor_id,
+        merged_id=row.merged_id,
+        status=row.status,
+        reason=row.reason,
+        evidence=row.evidence,
+        created_at=row.created_at,
+        undone_at=row.undone_at,
+        undo_reason=row.undo_reason,
+    )
+
+
+def pepper(conn: Connection) -> str:
+    """The store's secret salt for one-way identifier hashes, made once."""
+    value = conn.scalar(select(meta.c.value).where(meta.c.key == "pepper"))
+    if value is None:
+        insert_ignoring_conflicts(conn, meta, [{"key": "pepper", "value": secrets.token_hex(32)}], ["key"])
+        value = conn.scalar(select(meta.c.value).where(meta.c.key == "pepper"))
+    return str(value)
+
+
+__all__ = ["SqlIdentityTransaction", "insert_ignoring_conflicts", "merge_from_row", "pepper"]

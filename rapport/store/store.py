@@ -1,0 +1,110 @@
+"""The store: one facade over SQLite or PostgreSQL for everything Rapport keeps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, func, or_, select
+
+from rapport.config import Settings, load_settings
+from rapport.customers.identifiers import Identifier
+from rapport.customers.ports import MergeRecord
+from rapport.errors import NotFound
+from rapport.store.engine import create_store_engine, write_transaction
+from rapport.store.identity import SqlIdentityTransaction, merge_from_row
+from rapport.store.tables import customers, events, identifiers, merges
+
+
+class Store:
+    """Opens (and migrates) the database named by the settings; the services take a Store."""
+
+    def __init__(self, settings: Settings | None = None, engine: Engine | None = None):
+        self.settings = settings or load_settings()
+        self.engine = engine or create_store_engine(self.settings.database_url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def identity_transaction(self) -> Iterator[SqlIdentityTransaction]:
+        with write_transaction(self.engine) as conn:
+            yield SqlIdentityTransaction(conn)
+
+    # ----- customers -----------------------------------------------------------------------------------------
+    def canonical_id(self, customer_id: str) -> str:
+        """The id of the profile a customer record belongs to now (merged records redirect to the survivor)."""
+        with self.engine.connect() as conn:
+            found = conn.scalar(select(customers.c.canonical_id).where(customers.c.id == customer_id))
+        if found is None:
+            raise NotFound(f"No customer {customer_id!r}; look one up by e-mail with `rapport customer show EMAIL`.")
+        return str(found)
+
+    def customer_by_identifier(self, identifier: Identifier) -> str:
+        with self.engine.connect() as conn:
+            query = (
+                select(customers.c.canonical_id)
+                .join(identifiers, identifiers.c.customer_id == customers.c.id)
+                .where(identifiers.c.kind == identifier.kind, identifiers.c.value == identifier.value)
+            )
+            found = conn.scalar(query)
+        if found is None:
+            raise NotFound(f"No customer has {identifier.kind} {identifier.value!r}.")
+        return str(found)
+
+    def members(self, canonical_id: str) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.scalars(select(customers.c.id).where(customers.c.canonical_id == canonical_id)))
+
+    def identifier_rows(self, members: list[str]) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            query = select(identifiers).where(identifiers.c.customer_id.in_(members)).order_by(identifiers.c.first_seen)
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def event_rows(self, members: list[str], limit: int | None = None) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            query = select(events).where(events.c.customer_id.in_(members)).order_by(events.c.timestamp, events.c.id)
+            if limit is not None:
+                query = query.limit(limit)
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def merge_records(self, members: list[str]) -> list[MergeRecord]:
+        with self.engine.connect() as conn:
+            query = (
+                select(merges)
+                .where(or_(merges.c.survivor_id.in_(members), merges.c.merged_id.in_(members)))
+                .order_by(merges.c.id)
+            )
+            return [merge_from_row(row) for row in conn.execute(query)]
+
+    def undo_merge(self, merge_id: int, reason: str) -> MergeRecord:
+        from datetime import UTC, datetime
+
+        with self.identity_transaction() as tx:
+            return tx.undo_merge(merge_id, reason, datetime.now(UTC))
+
+    def counts(self) -> dict[str, int]:
+        """Rows per kind of record, and profiles (distinct canonical ids)."""
+        with self.engine.connect() as conn:
+            return {
+                "events": conn.scalar(select(func.count()).select_from(events)) or 0,
+                "customer_records": conn.scalar(select(func.count()).select_from(customers)) or 0,
+                "customers": conn.scalar(select(func.count(func.distinct(customers.c.canonical_id)))) or 0,
+                "identifiers": conn.scalar(select(func.count()).select_from(identifiers)) or 0,
+                "merges": conn.scalar(select(func.count()).select_from(merges).where(merges.c.status == "applied"))
+                or 0,
+            }
+
+    def erase(self, canonical_id: str) -> dict[str, Any]:
+        """Erase a profile (see rapport.store.erasure) and scrub the files."""
+        from rapport.store.erasure import erase_profile, scrub_files
+
+        with self.identity_transaction() as tx:
+            report = erase_profile(tx.conn, canonical_id)
+        scrub_files(self.engine)
+        return report

@@ -1,0 +1,154 @@
+"""The store's tables (SQLAlchemy 2 Core). Alembic migrations under ``migrations/`` create and evolve them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always returned timezone-aware, on SQLite as on PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: Rapport stores timezone-aware times only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    # The customer this one was merged into (None for a root). Events and identifiers never move: a profile is
+    # the set of customers sharing one canonical_id, so a merge and its undo only rewrite these two columns.
+    Column("merged_into", String(32), nullable=True),
+    Column("canonical_id", String(32), nullable=False, index=True),
+)
+
+identifiers = Table(
+    "identifiers",
+    metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("value", String(320), primary_key=True),
+    Column("customer_id", String(32), nullable=False, index=True),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("shared", Boolean, nullable=False, default=False),
+)
+
+identifier_sightings = Table(
+    "identifier_sightings",
+    metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("value", String(320), primary_key=True),
+    Column("customer_id", String(32), primary_key=True),
+)
+
+merges = Table(
+    "merges",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("survivor_id", String(32), nullable=False, index=True),
+    Column("merged_id", String(32), nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # applied | refused | undone
+    Column("reason", String(32), nullable=False),  # stitch | alias | linkage | manual
+    Column("evidence", JSONType, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("undone_at", UTCDateTime, nullable=True),
+    Column("undo_reason", Text, nullable=True),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("message_id", String(200), nullable=False, unique=True),
+    Column("customer_id", String(32), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("name", String(200), nullable=True),
+    Column("channel", String(32), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("timestamp", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("user_id", String(256), nullable=True),
+    Column("anonymous_id", String(256), nullable=True),
+    Column("properties", JSONType, nullable=True),
+    Column("traits", JSONType, nullable=True),
+    Column("context", JSONType, nullable=True),
+    Index("ix_events_customer_time", "customer_id", "timestamp"),
+)
+
+merge_evidence = Table(
+    "merge_evidence",
+    metadata,
+    Column("merge_id", BigId, primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("value", String(320), primary_key=True),
+    Index("ix_merge_evidence_identifier", "kind", "value"),
+)
+
+erased_identifiers = Table(
+    "erased_identifiers",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("erased_at", UTCDateTime, nullable=False),
+)
+
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subject_hash", String(64), nullable=False),
+    Column("erased_at", UTCDateTime, nullable=False),
+    Column("report", JSONType, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("scopes", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
