@@ -26,12 +26,12 @@ class Settings:
     identifier_fields: dict[str, str] = field(
         default_factory=lambda: {"traits.loyalty_card": "loyalty_card", "context.device.id": "device_id"}
     )
-    # Kinds of which one customer holds at most one value: two customers with different values never merge
-    # through a weaker identifier (only an explicit alias joins them).
-    unique_kinds: tuple[str, ...] = ("user_id",)
-    # An identifier seen with more distinct customers than this is shared (a family tablet, a switchboard
-    # number): it stops joining, and merges that rested on it alone are undone.
-    max_customers_per_identifier: int = 3
+    # How many values of a kind one customer may hold: a merge that would exceed it is refused (only an
+    # explicit alias overrides). Two accounts (user ids) never merge through a device or an address.
+    kind_limits: dict[str, int] = field(default_factory=lambda: {"user_id": 1, "email": 2, "phone": 2})
+    # An identifier whose merges were refused with more distinct customers than this is shared (a family tablet,
+    # a switchboard number): it stops joining, and merges that rested on it alone are undone.
+    max_customers_per_identifier: int = 2
     # Sources ranked for trait precedence, strongest first; unlisted sources rank below, latest value wins.
     source_precedence: tuple[str, ...] = ()
     # Region used to read phone numbers written without a country code (ISO 3166 alpha-2).
@@ -80,7 +80,8 @@ def _coerce(values: dict[str, Any]) -> Settings:
         elif isinstance(default, tuple):
             out[name] = tuple(part.strip() for part in raw.split(",") if part.strip())
         elif isinstance(default, dict):
-            out[name] = dict(pair.split("=", 1) for pair in raw.split(",") if "=" in pair)
+            pairs = [pair.split("=", 1) for pair in raw.split(",") if "=" in pair]
+            out[name] = {k.strip(): int(v) if v.strip().isdigit() else v.strip() for k, v in pairs}
         else:
             out[name] = raw
     return Settings(**out)

@@ -18,7 +18,12 @@ evaluate_app = typer.Typer(
 app.add_typer(evaluate_app, name="evaluate")
 
 # Modules that add commands to `app` (or `evaluate_app`) when imported. One line each.
-COMMAND_MODULES = []
+COMMAND_MODULES = [
+    "rapport.cli.ingest",
+    "rapport.cli.keys",
+    "rapport.cli.customers",
+    "rapport.cli.serve",
+]
 
 for _module in COMMAND_MODULES:
     importlib.import_module(_module)

@@ -47,6 +47,8 @@ class Event:
 
 def parse_event(raw: Any, settings: Settings, default_type: str | None = None, source: str | None = None) -> Event:
     """Validate one message and extract its identifiers; raise InvalidEvent naming every bad field."""
+    if isinstance(raw, str):  # a row a file reader could not read, described
+        raise InvalidEvent([{"field": "(row)", "reason": raw}])
     if not isinstance(raw, dict):
         raise InvalidEvent([{"field": "(event)", "reason": f"must be a JSON object, got {type(raw).__name__}"}])
     errors: list[dict[str, str]] = []

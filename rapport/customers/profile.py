@@ -17,6 +17,7 @@ class Profile:
     customer_id: str
     records: list[str]
     identifiers: list[dict[str, Any]]
+    shared_identifiers: list[dict[str, Any]]
     traits: dict[str, Any]
     trait_sources: dict[str, dict[str, Any]]
     events: list[dict[str, Any]]
@@ -28,6 +29,7 @@ class Profile:
             "customer_id": self.customer_id,
             "records": self.records,
             "identifiers": self.identifiers,
+            "shared_identifiers": self.shared_identifiers,
             "traits": self.traits,
             "trait_sources": self.trait_sources,
             "facts": self.facts,
@@ -43,13 +45,11 @@ def build_profile(
     source_precedence: tuple[str, ...] = (),
 ) -> Profile:
     """Assemble a profile. Traits: the strongest source wins, then the latest value (``source_precedence``)."""
-    identifiers = [
-        {"kind": row["kind"], "value": row["value"], **({"shared": True} if row.get("shared") else {})}
-        for row in identifier_rows
-    ]
+    identifiers = [{"kind": row["kind"], "value": row["value"]} for row in identifier_rows]
+    shared = [{"kind": row["kind"], "value": row["value"]} for row in identifier_rows if row.get("shared")]
     traits, sources = _traits(event_rows, source_precedence)
     timeline = [_timeline_entry(row) for row in event_rows]
-    return Profile(customer_id, sorted(records), identifiers, traits, sources, timeline, _facts(event_rows))
+    return Profile(customer_id, sorted(records), identifiers, shared, traits, sources, timeline, _facts(event_rows))
 
 
 def _traits(rows: list[dict[str, Any]], precedence: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:

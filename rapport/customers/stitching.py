@@ -4,8 +4,8 @@ A profile is a tree of customer records joined by merges; its root's id is the c
 identifiers stay with the record that first received them, so a merge and its undo only re-point records.
 
 Guards against over-merging:
-- *Unique kinds* (``user_id`` by default): two records holding different values never merge through a weaker
-  identifier; only an explicit ``alias`` joins them.
+- *Kind limits* (``kind_limits``: one user id, two e-mails, two phones by default): a merge that would give one
+  customer more values of a kind is refused; only an explicit ``alias`` joins them anyway.
 - *Shared identifiers*: an identifier seen with more distinct customers that could not be merged than
   ``max_customers_per_identifier`` (a family tablet, a switchboard number) stops joining, and the merges that
   rested on it alone are undone.
@@ -23,7 +23,6 @@ from rapport.config import Settings
 from rapport.customers.events import Event
 from rapport.customers.identifiers import ANONYMOUS_ID, EMAIL, PHONE, USER_ID, Identifier
 from rapport.customers.ports import IdentityTransaction, MergeRecord, StitchWrites
-
 
 _SEQUENCE = itertools.count()
 
@@ -47,8 +46,9 @@ class BatchStitcher:
         self._moved: dict[str, str] = {}
         self._anchors: dict[str, set[Identifier]] = {}
         self._rank = {USER_ID: 0, EMAIL: 2, PHONE: 3, ANONYMOUS_ID: 9}
-        for kind in settings.unique_kinds:
-            self._rank.setdefault(kind, 1)
+        for kind, limit in settings.kind_limits.items():
+            if limit == 1:
+                self._rank.setdefault(kind, 1)
 
     # ----- lookups -------------------------------------------------------------------------------------------
     def preload(self, events: Iterable[Event]) -> None:
@@ -82,7 +82,7 @@ class BatchStitcher:
 
     def anchors(self, canonical: str) -> set[Identifier]:
         if canonical not in self._anchors:
-            found = self.tx.unique_identifiers([canonical], self.settings.unique_kinds)
+            found = self.tx.unique_identifiers([canonical], tuple(self.settings.kind_limits))
             self._anchors[canonical] = set(found.get(canonical, set()))
         return self._anchors[canonical]
 
@@ -91,7 +91,12 @@ class BatchStitcher:
 
     # ----- resolution ----------------------------------------------------------------------------------------
     def resolve(self, event: Event) -> str:
-        """The customer record this event belongs to; attaches new identifiers and merges profiles."""
+        """The customer record this event belongs to; attaches new identifiers and merges profiles.
+
+        When the event's strongest identifier is new, it starts a record of its own that then merges (recorded,
+        with evidence, undoable) into the profiles its other identifiers name. When it is known, weaker new
+        identifiers join that record directly: they are the person's own data under a known id.
+        """
         if event.type == "alias":
             return self._resolve_alias(event)
         ordered = sorted(event.identifiers, key=self.rank)
@@ -100,28 +105,24 @@ class BatchStitcher:
         if not known and not new:
             # Only shared identifiers: the events stay with the record that first held them, joining nobody.
             return self.owner[ordered[0]]
-        if not known:
-            return self._attach(new, self._new_customer(event.timestamp))
-        target = self.owner[known[0]]
-        groups = self._groups(known)
-        target_canon = self.canonical(target)
-        new_unique = {i for i in new if i.kind in self.settings.unique_kinds}
-        if self._conflicts(self.anchors(target_canon), new_unique):
-            # A new account on a device or address another account already uses: a person of its own.
-            target = self._new_customer(event.timestamp)
-            target_canon = target
-            self._refuse(target_canon, [], groups, event, reason="new unique identifier")
-            return self._attach(new, target)
-        for other_canon, its_ids in list(groups.items()):
+        if new and (not known or self.rank(new[0]) < self.rank(known[0])):
+            target = self._attach(new, self._new_customer(event.timestamp))
+        else:
+            target = self._attach(new, self.owner[known[0]])
+        for other_canon, its_ids in self._groups(known).items():
             target_canon = self.canonical(target)
-            if other_canon == target_canon or self.canonical(other_canon) == target_canon:
+            if self.canonical(other_canon) == target_canon:
                 continue
-            mine = [i for i in known if self.canonical(self.owner[i]) == target_canon]
-            if self._conflicts(self.anchors(target_canon) | new_unique, self.anchors(other_canon)):
-                self._refuse(target_canon, mine, {other_canon: its_ids}, event, reason="different unique identifiers")
+            mine = [
+                i
+                for i in ordered
+                if i in self.owner and i not in self.shared and self.canonical(self.owner[i]) == target_canon
+            ]
+            if self._over_limit(self.anchors(target_canon) | self.anchors(other_canon)):
+                self._refuse(target_canon, mine, other_canon, its_ids, event)
                 continue
             self._merge(target_canon, other_canon, "stitch", mine, its_ids, event)
-        return self._attach(new, target)
+        return target
 
     def _resolve_alias(self, event: Event) -> str:
         user = Identifier(USER_ID, event.user_id or "")
@@ -144,9 +145,12 @@ class BatchStitcher:
             groups.setdefault(self.canonical(self.owner[identifier]), []).append(identifier)
         return groups
 
-    def _conflicts(self, left: set[Identifier], right: set[Identifier]) -> bool:
-        kinds_left = {i.kind for i in left}
-        return any(i.kind in kinds_left and i not in left for i in right)
+    def _over_limit(self, identifiers: set[Identifier]) -> bool:
+        """Would one customer hold more values of a kind than ``kind_limits`` allows?"""
+        per_kind: dict[str, int] = {}
+        for identifier in identifiers:
+            per_kind[identifier.kind] = per_kind.get(identifier.kind, 0) + 1
+        return any(count > self.settings.kind_limits.get(kind, count) for kind, count in per_kind.items())
 
     def _new_customer(self, at: datetime) -> str:
         customer_id = new_customer_id()
@@ -162,7 +166,7 @@ class BatchStitcher:
                 continue
             self.owner[identifier] = customer_id
             self.writes.new_identifiers.append((identifier, customer_id, self.now))
-            if identifier.kind in self.settings.unique_kinds:
+            if identifier.kind in self.settings.kind_limits:
                 self.anchors(canonical).add(identifier)
         return customer_id
 
@@ -182,26 +186,20 @@ class BatchStitcher:
         self.writes.merges.append(MergeRecord(survivor, merged, "applied", reason, evidence, self.now))
 
     def _refuse(
-        self,
-        canon: str,
-        mine: list[Identifier],
-        others: dict[str, list[Identifier]],
-        event: Event,
-        reason: str,
+        self, canon: str, mine: list[Identifier], other_canon: str, its_ids: list[Identifier], event: Event
     ) -> None:
         """Record why two profiles were kept apart, and count the bridge toward the shared limit."""
-        bridge = [i for ids in [mine, *others.values()] for i in ids if i.kind not in self.settings.unique_kinds]
-        for other_canon in others:
-            for identifier in bridge:
-                self.writes.sightings.add((identifier, canon))
-                self.writes.sightings.add((identifier, other_canon))
-            evidence = {
-                "message_id": event.message_id,
-                "why": reason,
-                "survivor": [i.as_dict() for i in mine],
-                "merged": [i.as_dict() for i in others[other_canon]],
-            }
-            self.writes.merges.append(MergeRecord(canon, other_canon, "refused", "stitch", evidence, self.now))
+        bridge = [i for i in [*mine, *its_ids] if i in self.owner and self.settings.kind_limits.get(i.kind) != 1]
+        for identifier in bridge:
+            self.writes.sightings.add((identifier, canon))
+            self.writes.sightings.add((identifier, other_canon))
+        evidence = {
+            "message_id": event.message_id,
+            "why": "the merged profile would exceed a kind limit (" + _kinds(self.settings.kind_limits) + ")",
+            "survivor": [i.as_dict() for i in mine],
+            "merged": [i.as_dict() for i in its_ids],
+        }
+        self.writes.merges.append(MergeRecord(canon, other_canon, "refused", "stitch", evidence, self.now))
         self._check_shared(bridge)
 
     def _check_shared(self, candidates: list[Identifier]) -> None:
@@ -237,6 +235,10 @@ class BatchStitcher:
         written = self.tx.write(self.writes)
         self.writes = StitchWrites()
         return written
+
+
+def _kinds(limits: dict[str, int]) -> str:
+    return ", ".join(f"{kind} {limit}" for kind, limit in sorted(limits.items()))
 
 
 def _alias_candidates(event: Event) -> list[Identifier]:

@@ -1,0 +1,39 @@
+"""The HTTP API: one FastAPI app over one store. Errors are mapped to responses here, once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from rapport import __version__
+from rapport.api import customers, tracking
+from rapport.customers.events import InvalidEvent
+from rapport.customers.ingestion import IngestReport
+from rapport.errors import RapportError, Unauthorized
+from rapport.store.store import Store
+
+
+def create_app(store: Store | None = None, after_ingest: Callable[[IngestReport], Any] | None = None) -> FastAPI:
+    """The API over ``store`` (default: the store the settings name)."""
+    app = FastAPI(title="Rapport", version=__version__, description="Connected customer relationships.")
+    app.state.store = store or Store()
+    app.state.after_ingest = after_ingest or (lambda report: None)
+    app.include_router(tracking.router)
+    app.include_router(customers.router)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "store": app.state.store.dialect}
+
+    @app.exception_handler(RapportError)
+    async def rapport_error(request: Request, exc: RapportError) -> JSONResponse:
+        body: dict[str, Any] = {"success": False, "error": type(exc).__name__, "message": str(exc)}
+        if isinstance(exc, InvalidEvent):
+            body["errors"] = exc.errors
+        headers = {"WWW-Authenticate": 'Basic realm="rapport"'} if isinstance(exc, Unauthorized) else None
+        return JSONResponse(body, status_code=exc.http_status, headers=headers)
+
+    return app

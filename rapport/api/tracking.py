@@ -1,0 +1,82 @@
+"""The Segment / RudderStack HTTP tracking API: existing collectors send here unchanged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from rapport.api.auth import require
+from rapport.api.body import read_json
+from rapport.customers.events import InvalidEvent
+from rapport.customers.ingestion import ingest
+from rapport.store.keys import ApiKey
+
+router = APIRouter(prefix="/v1", tags=["tracking"])
+
+_EVENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+    }
+}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The event breaks the tracking spec; `errors` names each field and the reason."},
+    401: {"description": "No valid API key."},
+    403: {"description": "The key lacks the write scope."},
+    413: {"description": "The body is larger than the limit."},
+}
+
+
+def _single(event_type: str) -> Any:
+    async def endpoint(request: Request, key: ApiKey = Depends(require("write"))) -> JSONResponse:
+        store = request.app.state.store
+        body = await read_json(request, store.settings.max_event_bytes)
+        report = ingest(store, [body], store.settings, default_type=event_type, source=key.name)
+        if report.rejected:
+            raise InvalidEvent(report.rejected[0]["errors"])
+        request.app.state.after_ingest(report)
+        return JSONResponse(
+            {"success": True, "stored": report.stored, "duplicate": report.duplicates > 0, "erased": report.erased > 0}
+        )
+
+    endpoint.__name__ = f"track_{event_type}"
+    return endpoint
+
+
+for _type in ("identify", "track", "page", "screen", "alias", "group"):
+    router.add_api_route(
+        f"/{_type}",
+        _single(_type),
+        methods=["POST"],
+        summary=f"Record a {_type} call",
+        openapi_extra=_EVENT_BODY,
+        responses=_RESPONSES,
+    )
+
+
+@router.post("/batch", summary="Record a batch of calls", openapi_extra=_EVENT_BODY, responses=_RESPONSES)
+async def batch(request: Request, key: ApiKey = Depends(require("write"))) -> JSONResponse:
+    """Valid events are stored even when others in the batch are rejected; the rejected ones are listed."""
+    store = request.app.state.store
+    body = await read_json(request, store.settings.max_batch_bytes)
+    messages = body.get("batch") if isinstance(body, dict) else None
+    if not isinstance(messages, list):
+        raise InvalidEvent([{"field": "batch", "reason": "the body must be an object with a 'batch' array of events"}])
+    context = body.get("context")
+    if isinstance(context, dict):  # batch-level context applies to every event that has none (Segment's rule)
+        messages = [{"context": context, **m} if isinstance(m, dict) and "context" not in m else m for m in messages]
+    report = ingest(store, messages, store.settings, source=key.name)
+    request.app.state.after_ingest(report)
+    status = 400 if report.rejected and report.stored == 0 and report.duplicates == 0 else 200
+    return JSONResponse(
+        {
+            "success": status == 200,
+            "stored": report.stored,
+            "duplicates": report.duplicates,
+            "erased": report.erased,
+            "rejected": report.rejected,
+        },
+        status_code=status,
+    )
