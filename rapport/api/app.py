@@ -30,10 +30,16 @@ def create_app(store: Store | None = None, after_ingest: Callable[[IngestReport]
 
     @app.exception_handler(RapportError)
     async def rapport_error(request: Request, exc: RapportError) -> JSONResponse:
-        body: dict[str, Any] = {"success": False, "error": type(exc).__name__, "message": str(exc)}
+        # "code" and "message" are the fields Segment's clients read from an error response.
+        body: dict[str, Any] = {"success": False, "code": _code(exc), "error": type(exc).__name__, "message": str(exc)}
         if isinstance(exc, InvalidEvent):
             body["errors"] = exc.errors
         headers = {"WWW-Authenticate": 'Basic realm="rapport"'} if isinstance(exc, Unauthorized) else None
         return JSONResponse(body, status_code=exc.http_status, headers=headers)
 
     return app
+
+
+def _code(exc: RapportError) -> str:
+    name = type(exc).__name__
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")

@@ -12,8 +12,8 @@ from rich.console import Console
 
 from rapport.errors import RapportError
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @contextmanager

@@ -18,7 +18,11 @@ _ids = itertools.count()
 def msg(kind: str, **fields: Any) -> dict[str, Any]:
     """A tracking-spec message with a fresh messageId and a timestamp that moves forward."""
     n = next(_ids)
-    base: dict[str, Any] = {"type": kind, "messageId": f"m-{n}", "timestamp": f"2026-03-01T10:{n // 60 % 60:02d}:{n % 60:02d}Z"}
+    base: dict[str, Any] = {
+        "type": kind,
+        "messageId": f"m-{n}",
+        "timestamp": f"2026-03-01T10:{n // 60 % 60:02d}:{n % 60:02d}Z",
+    }
     if kind == "track":
         base["event"] = fields.pop("event", "Viewed")
     base.update(fields)
@@ -37,7 +41,12 @@ def test_a_profile_is_read_by_each_of_its_identifiers(store: Store) -> None:
         msg("identify", anonymousId="anon-web", userId="u-anna", traits={"email": " Anna.Muller@Example.com "}),
         msg("track", anonymousId="anon-app", event="App Opened", context={"channel": "app", "device": {"id": "ph-1"}}),
         msg("identify", anonymousId="anon-app", traits={"email": "anna.muller@example.com", "phone": "030 1234567"}),
-        msg("identify", anonymousId="store-1", traits={"loyalty_card": "LC-77", "phone": "+49 30 1234567"}, context={"channel": "store"}),
+        msg(
+            "identify",
+            anonymousId="store-1",
+            traits={"loyalty_card": "LC-77", "phone": "+49 30 1234567"},
+            context={"channel": "store"},
+        ),
     )
     references = [
         "anon-web",
@@ -60,7 +69,11 @@ def test_a_profile_is_read_by_each_of_its_identifiers(store: Store) -> None:
 
 
 def test_alias_joins_two_profiles(store: Store) -> None:
-    send(store, msg("track", anonymousId="a-1", event="Cart Viewed"), msg("identify", userId="u-9", traits={"email": "x@y.io"}))
+    send(
+        store,
+        msg("track", anonymousId="a-1", event="Cart Viewed"),
+        msg("identify", userId="u-9", traits={"email": "x@y.io"}),
+    )
     assert resolve_customer(store, "a-1") != resolve_customer(store, "u-9")
     send(store, msg("alias", previousId="a-1", userId="u-9"))
     assert resolve_customer(store, "a-1") == resolve_customer(store, "u-9")
@@ -84,7 +97,15 @@ def test_a_switchboard_number_stops_joining_and_its_merges_are_undone(store: Sto
     switchboard = "+49 30 9999000"
     people = [f"caller{i}@mail.de" for i in range(5)]
     for email in people:
-        send(store, msg("identify", anonymousId=f"cc-{email}", traits={"email": email, "phone": switchboard}, context={"channel": "call_centre"}))
+        send(
+            store,
+            msg(
+                "identify",
+                anonymousId=f"cc-{email}",
+                traits={"email": email, "phone": switchboard},
+                context={"channel": "call_centre"},
+            ),
+        )
     assert len({resolve_customer(store, email) for email in people}) == 5
     undone = [m for email in people for m in merge_history(store, email) if m["status"] == "undone"]
     assert undone and all("shared" in m["undo_reason"] for m in undone)
@@ -141,7 +162,7 @@ def test_traits_follow_source_precedence_then_recency(store: Store) -> None:
 
 
 def test_unknown_customer_is_a_clear_not_found(store: Store) -> None:
-    with pytest.raises(NotFound, match="nobody@nowhere.de"):
+    with pytest.raises(NotFound, match=r"nobody@nowhere\.de"):
         get_profile(store, "nobody@nowhere.de")
 
 
