@@ -38,7 +38,7 @@ class Settings:
     default_phone_region: str = "DE"
     max_event_bytes: int = 32 * 1024
     max_batch_bytes: int = 500 * 1024
-    ingest_batch_size: int = 2000
+    ingest_batch_size: int = 5000
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)

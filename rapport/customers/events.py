@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from rapport.config import Settings
@@ -75,7 +76,7 @@ def parse_event(raw: Any, settings: Settings, default_type: str | None = None, s
     message_id = raw.get("messageId")
     if message_id is not None and (not isinstance(message_id, str) or not message_id or len(message_id) > 200):
         errors.append({"field": "messageId", "reason": "must be a non-empty string of at most 200 characters"})
-    identifiers = [] if errors else _identifiers(raw, user_id, anonymous_id, traits, context, settings, errors)
+    identifiers = [] if errors else _identifiers(raw, user_id, anonymous_id, settings, errors)
     if errors:
         raise InvalidEvent(errors)
     return Event(
@@ -156,21 +157,30 @@ def _timestamp(raw: dict[str, Any], errors: list[dict[str, str]]) -> datetime:
     return datetime.now(UTC)
 
 
-def _path(raw: dict[str, Any], path: str) -> Any:
+def _path(raw: dict[str, Any], parts: tuple[str, ...]) -> Any:
     node: Any = raw
-    for part in path.split("."):
+    for part in parts:
         if not isinstance(node, dict):
             return None
         node = node.get(part)
     return node
 
 
+@lru_cache(maxsize=64)
+def _identifier_paths(declared: tuple[tuple[str, str], ...]) -> tuple[tuple[str, tuple[str, ...], str], ...]:
+    """Where identifiers may stand: (where, path parts, kind); Segment puts a track call's traits in context.traits."""
+    out: list[tuple[str, tuple[str, ...], str]] = []
+    for path, kind in (("traits.email", EMAIL), ("traits.phone", PHONE), *declared):
+        out.append((path, tuple(path.split(".")), kind))
+        if path.startswith("traits."):
+            out.append((f"context.{path}", ("context", *path.split(".")), kind))
+    return tuple(out)
+
+
 def _identifiers(
     raw: dict[str, Any],
     user_id: str | None,
     anonymous_id: str | None,
-    traits: dict[str, Any] | None,
-    context: dict[str, Any] | None,
     settings: Settings,
     errors: list[dict[str, str]],
 ) -> list[Identifier]:
@@ -179,21 +189,19 @@ def _identifiers(
         found.append(Identifier(USER_ID, user_id))
     if anonymous_id:
         found.append(Identifier(ANONYMOUS_ID, anonymous_id))
-    paths = {"traits.email": EMAIL, "traits.phone": PHONE, **settings.identifier_fields}
-    for path, kind in paths.items():
-        candidates = [(path, _path(raw, path))]
-        if path.startswith("traits."):  # Segment puts a track call's traits under context.traits
-            candidates.append((f"context.{path}", _path(raw, f"context.{path}")))
-        for where, value in candidates:
-            if value is None or value == "":
-                continue
-            try:
-                identifier = Identifier(kind, normalize(kind, value, settings.default_phone_region))
-            except InvalidInput as exc:
-                errors.append({"field": where, "reason": str(exc)})
-                continue
-            if identifier not in found:
-                found.append(identifier)
+    for where, parts, kind in _identifier_paths(tuple(settings.identifier_fields.items())):
+        if parts[0] not in raw:
+            continue
+        value = _path(raw, parts)
+        if value is None or value == "":
+            continue
+        try:
+            identifier = Identifier(kind, normalize(kind, value, settings.default_phone_region))
+        except InvalidInput as exc:
+            errors.append({"field": where, "reason": str(exc)})
+            continue
+        if identifier not in found:
+            found.append(identifier)
     return found
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -35,9 +36,14 @@ def normalize_email(raw: str) -> str:
     return email
 
 
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+
+
 @lru_cache(maxsize=65536)
 def normalize_phone(raw: str, default_region: str = "DE") -> str:
     """Write a phone number in E.164 (+4930123456); numbers without a country code use ``default_region``."""
+    if _E164.fullmatch(raw):  # already E.164 (what most systems send): skip the costly parse
+        return raw
     try:
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException as exc:

@@ -63,6 +63,10 @@ class BatchStitcher:
             if record.shared:
                 self.shared.add(identifier)
         self._load_canon(set(self.owner.values()))
+        canonicals = {self.canonical(c) for c in self.owner.values()}
+        found = self.tx.unique_identifiers(canonicals, tuple(self.settings.kind_limits))
+        for canonical in canonicals:
+            self._anchors[canonical] = set(found.get(canonical, set()))
 
     def _load_canon(self, customer_ids: set[str]) -> None:
         missing = [c for c in customer_ids if c not in self._canon]

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from rapport.customers.identifiers import Identifier
 from rapport.customers.ports import IdentifierRecord, MergeRecord, StitchWrites
 from rapport.errors import NotFound
+from rapport.store.bulk import insert_rows
 from rapport.store.tables import (
     customers,
     erased_identifiers,
@@ -24,7 +25,7 @@ from rapport.store.tables import (
     meta,
 )
 
-_CHUNK = 400  # values per IN (...) list: well under SQLite's 32,766 bound parameters
+_CHUNK = 2000  # values per IN (...) list: well under the bound-parameter limits of SQLite (32,766) and PostgreSQL
 
 
 def _chunked(values: list[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
@@ -88,14 +89,21 @@ class SqlIdentityTransaction:
         return found
 
     def unique_identifiers(self, canonical_ids: Iterable[str], kinds: tuple[str, ...]) -> dict[str, set[Identifier]]:
-        query = (
-            select(customers.c.canonical_id, identifiers.c.kind, identifiers.c.value)
-            .join(customers, customers.c.id == identifiers.c.customer_id)
-            .where(customers.c.canonical_id.in_(list(canonical_ids)), identifiers.c.kind.in_(kinds))
-        )
+        # Two indexed steps (records of the profiles, then their identifiers); kinds are filtered here because a
+        # `kind IN (…)` lets SQLite's planner pick the primary key and scan every identifier of those kinds.
+        canonical_of: dict[str, str] = {}
+        for chunk in _chunked(list(canonical_ids)):
+            query = select(customers.c.id, customers.c.canonical_id).where(customers.c.canonical_id.in_(chunk))
+            canonical_of.update({row.id: row.canonical_id for row in self.conn.execute(query)})
         found: dict[str, set[Identifier]] = {}
-        for canonical, kind, value in self.conn.execute(query):
-            found.setdefault(canonical, set()).add(Identifier(kind, value))
+        wanted = set(kinds)
+        for chunk in _chunked(list(canonical_of)):
+            query = select(identifiers.c.customer_id, identifiers.c.kind, identifiers.c.value).where(
+                identifiers.c.customer_id.in_(chunk)
+            )
+            for customer_id, kind, value in self.conn.execute(query):
+                if kind in wanted:
+                    found.setdefault(canonical_of[customer_id], set()).add(Identifier(kind, value))
         return found
 
     def sightings(self, wanted: Iterable[Identifier]) -> dict[Identifier, set[str]]:
@@ -110,28 +118,24 @@ class SqlIdentityTransaction:
 
     def write(self, writes: StitchWrites) -> int:
         conn = self.conn
-        if writes.new_customers:
-            rows = [
-                {"id": c, "created_at": at, "merged_into": None, "canonical_id": c} for c, at in writes.new_customers
-            ]
-            conn.execute(insert(customers), rows)
-        if writes.new_identifiers:
-            rows = [
-                {"kind": i.kind, "value": i.value, "customer_id": c, "first_seen": at, "shared": False}
-                for i, c, at in writes.new_identifiers
-            ]
-            conn.execute(insert(identifiers), rows)
+        customer_rows = [
+            {"id": c, "created_at": at, "merged_into": None, "canonical_id": c} for c, at in writes.new_customers
+        ]
+        insert_rows(conn, customers, customer_rows)
+        identifier_rows = [
+            {"kind": i.kind, "value": i.value, "customer_id": c, "first_seen": at, "shared": False}
+            for i, c, at in writes.new_identifiers
+        ]
+        insert_rows(conn, identifiers, identifier_rows)
         for merge in writes.merges:
             if merge.status == "applied":
                 self._apply_merge(merge.survivor_id, merge.merged_id)
             self._insert_merge(merge)
         sightings = [{"kind": i.kind, "value": i.value, "customer_id": c} for i, c in writes.sightings]
-        insert_ignoring_conflicts(conn, identifier_sightings, sightings, ["kind", "value", "customer_id"])
-        if not writes.event_rows:
-            return 0
-        before = len(writes.event_rows)
-        insert_ignoring_conflicts(conn, events, writes.event_rows, ["message_id"])
-        return before
+        insert_rows(conn, identifier_sightings, sightings, ignore_conflicts_on="kind, value, customer_id")
+        # Retries were filtered under the write lock; the conflict clause only guards writers that bypass it.
+        insert_rows(conn, events, writes.event_rows, ignore_conflicts_on="message_id")
+        return len(writes.event_rows)
 
     def _apply_merge(self, survivor: str, merged: str) -> None:
         self.conn.execute(update(customers).where(customers.c.id == merged).values(merged_into=survivor))
