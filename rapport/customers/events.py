@@ -81,7 +81,7 @@ def parse_event(raw: Any, settings: Settings, default_type: str | None = None, s
         raise InvalidEvent(errors)
     return Event(
         message_id=message_id or _content_id(raw),
-        type=etype,
+        type=str(etype),
         timestamp=timestamp,
         channel=_channel(raw, context),
         source=_source(context, source),

@@ -18,22 +18,22 @@ from sqlalchemy import JSON, Connection, Table
 from rapport.store.tables import UTCDateTime
 
 
-def _timestamp(value: datetime | None) -> str | None:
+def db_timestamp(value: datetime | None) -> str | None:
     if value is None:
         return None
     utc = value if value.tzinfo is UTC else value.astimezone(UTC)
     return utc.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _json(value: Any) -> str | None:
+def db_json(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
 
 
 def _converter(column: Any) -> Callable[[Any], Any] | None:
     if isinstance(column.type, UTCDateTime):
-        return _timestamp
+        return db_timestamp
     if isinstance(column.type, JSON):
-        return _json
+        return db_json
     return None
 
 

@@ -101,9 +101,9 @@ class SqlIdentityTransaction:
             query = select(identifiers.c.customer_id, identifiers.c.kind, identifiers.c.value).where(
                 identifiers.c.customer_id.in_(chunk)
             )
-            for customer_id, kind, value in self.conn.execute(query):
-                if kind in wanted:
-                    found.setdefault(canonical_of[customer_id], set()).add(Identifier(kind, value))
+            for row in self.conn.execute(query):
+                if row.kind in wanted:
+                    found.setdefault(canonical_of[row.customer_id], set()).add(Identifier(row.kind, row.value))
         return found
 
     def sightings(self, wanted: Iterable[Identifier]) -> dict[Identifier, set[str]]:
