@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "rapport.cli.keys",
     "rapport.cli.customers",
     "rapport.cli.serve",
+    "rapport.cli.next_basket",
 ]
 
 for _module in COMMAND_MODULES:
