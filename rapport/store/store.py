@@ -128,3 +128,14 @@ class Store:
             report = erase_profile(tx.conn, canonical_id)
         scrub_files(self.engine)
         return report
+
+    def profile_identifiers(self) -> dict[str, list[tuple[str, str, bool]]]:
+        """Every profile with its identifiers (kind, value, shared), for reports over the whole store."""
+        query = select(customers.c.canonical_id, identifiers.c.kind, identifiers.c.value, identifiers.c.shared).join(
+            customers, customers.c.id == identifiers.c.customer_id
+        )
+        found: dict[str, list[tuple[str, str, bool]]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                found.setdefault(row.canonical_id, []).append((row.kind, row.value, bool(row.shared)))
+        return found
