@@ -8,11 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
 from rapport.config import Settings
 from rapport.store.store import Store
 from rapport.store.tables import metadata
+
+# Tests check behaviour, not timing: on a loaded 2-core machine Hypothesis' speed checks would only add flakiness.
+settings.register_profile("rapport", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("rapport")
 
 POSTGRES_URL = os.environ.get("RAPPORT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
