@@ -149,11 +149,13 @@ def _timestamp(raw: dict[str, Any], errors: list[dict[str, str]]) -> datetime:
             errors.append({"field": key, "reason": "must be an ISO-8601 string"})
             break
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = datetime.fromisoformat(value)
         except ValueError:
             errors.append({"field": key, "reason": f"{value!r} is not an ISO-8601 date-time"})
             break
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        if parsed.tzinfo is None or parsed.tzinfo is UTC:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
     return datetime.now(UTC)
 
 

@@ -103,7 +103,8 @@ def _ingest_batch(
             customer_id = stitcher.resolve(event)
             stitcher.writes.event_rows.append(_event_row(event, customer_id, now))
             report.customer_ids.append(customer_id)
-        report.stored += stitcher.flush()
+        stitcher.flush()
+        report.stored += stitcher.written
     return report
 
 

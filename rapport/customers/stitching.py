@@ -42,6 +42,7 @@ class BatchStitcher:
         self.owner: dict[Identifier, str] = {}
         self.shared: set[Identifier] = set()
         self.writes = StitchWrites()
+        self.written = 0  # events written so far, including flushes forced mid-batch
         self._canon: dict[str, str] = {}
         self._moved: dict[str, str] = {}
         self._anchors: dict[str, set[Identifier]] = {}
@@ -73,6 +74,7 @@ class BatchStitcher:
         if missing:
             for customer_id, canonical in self.tx.canonical_of(missing).items():
                 self._canon[customer_id] = self._follow(canonical)
+                self._canon.setdefault(canonical, canonical)  # a profile's root is its own canonical
 
     def _follow(self, canonical: str) -> str:
         while canonical in self._moved:
@@ -238,6 +240,7 @@ class BatchStitcher:
         """Write what the batch has resolved so far."""
         written = self.tx.write(self.writes)
         self.writes = StitchWrites()
+        self.written += written
         return written
 
 

@@ -139,3 +139,9 @@ class Store:
             for row in conn.execute(query):
                 found.setdefault(row.canonical_id, []).append((row.kind, row.value, bool(row.shared)))
         return found
+
+    def merge_status_counts(self) -> dict[str, int]:
+        """How many merges are applied, refused and undone."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(merges.c.status, func.count()).group_by(merges.c.status)).all()
+        return {status: int(count) for status, count in rows}

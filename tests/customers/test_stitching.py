@@ -174,3 +174,14 @@ def test_two_workers_stitching_at_once_create_one_customer(store: Store) -> None
         list(pool.map(lambda b: ingest(store, b, store.settings), batches))
     assert store.counts()["customers"] == 1
     assert get_profile(store, "u-race").facts["events"] == 80
+
+
+def test_every_event_is_counted_when_an_identifier_turns_shared_mid_batch(store: Store) -> None:
+    switchboard = "+49 30 9999000"
+    batch = [
+        msg("identify", anonymousId=f"cc-{i}", traits={"email": f"one{i}@mail.de", "phone": switchboard})
+        for i in range(6)
+    ]
+    report = ingest(store, batch, store.settings)
+    assert report.stored == 6 == store.counts()["events"]
+    assert len({resolve_customer(store, f"one{i}@mail.de") for i in range(6)}) == 6
