@@ -23,7 +23,9 @@ COMMAND_MODULES = [
     "rapport.cli.keys",
     "rapport.cli.customers",
     "rapport.cli.serve",
+    "rapport.cli.demo",
     "rapport.cli.next_basket",
+    "rapport.cli.forecast",
 ]
 
 for _module in COMMAND_MODULES:
