@@ -1,0 +1,69 @@
+"""`rapport demo`: build the demo firm, ingest it through the real ingestion path, report, serve the API."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from rapport.cli.context import open_store
+from rapport.cli.main import app
+from rapport.cli.output import cli_errors, console, print_json
+
+
+@app.command("demo")
+def demo(
+    customers: int = typer.Option(3000, help="People in the demo firm"),
+    seed: int = typer.Option(7, help="Seed of the generator (same seed, same firm)"),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the API after the report"),
+    host: str = typer.Option("127.0.0.1", help="Address to serve on"),
+    port: int = typer.Option(8000, help="Port to serve on"),
+    database: str | None = typer.Option(None, help="Database URL (default: RAPPORT_DATABASE_URL or ./rapport.db)"),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
+) -> None:
+    """A connected retailer of printers, toner, coffee pods and pharmacy refills, end to end."""
+    from rapport.demo.run import run_demo
+
+    with cli_errors():
+        store = open_store(database)
+        report = run_demo(store, customers=customers, seed=seed, console=None if as_json else console)
+    if as_json:
+        print_json(report)
+    else:
+        _print_report(report)
+    if serve:
+        import uvicorn
+
+        from rapport.api.app import create_app
+
+        console.print(f"\nServing the API on http://{host}:{port} (docs at /docs); Ctrl-C stops it.")
+        uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
+
+
+def _print_report(report: dict) -> None:
+    ingest = report["ingestion"]
+    console.print(
+        f"\n[bold]Ingestion[/]: {ingest['events']} events in {ingest['seconds']:.1f} s "
+        f"({ingest['events_per_s']:,} events/s): stored {ingest['stored']}, duplicates {ingest['duplicates']}, "
+        f"rejected {ingest['rejected']}"
+    )
+    stitching = report["stitching"]
+    table = Table("", "count", title="Customers before and after stitching")
+    table.add_row("true people (generator)", str(stitching["people"]))
+    table.add_row("customer records before stitching", str(stitching["records_before"]))
+    table.add_row("profiles after stitching", str(stitching["profiles"]))
+    table.add_row("profiles mixing two people", str(stitching["mixed_profiles"]))
+    table.add_row("people split over profiles", str(stitching["split_people"]))
+    table.add_row("merges applied / refused / undone", stitching["merges"])
+    table.add_row("shared identifiers (stop joining)", ", ".join(stitching["shared_identifiers"]) or "none")
+    console.print(table)
+    sample = report["sample_profile"]
+    console.print(f"\n[bold]Sample profile[/] {sample['customer_id']} ({len(sample['records'])} records joined)")
+    console.print("  identifiers: " + ", ".join(f"{i['kind']}={i['value']}" for i in sample["identifiers"]))
+    console.print("  traits: " + ", ".join(f"{k}={v}" for k, v in sample["traits"].items()))
+    facts = sample["facts"]
+    console.print(
+        f"  channels {', '.join(facts['channels'])}; {facts['events']} events, {facts['orders']} orders, "
+        f"spend {facts['spend']:.2f} EUR; first seen {facts['first_seen'][:10]}, last seen {facts['last_seen'][:10]}"
+    )
+    console.print(f"\n[bold]Write key[/] (send events with it as the HTTP Basic user name):\n{report['write_key']}")
+    console.print(f"[bold]Read key[/]: {report['read_key']}")
