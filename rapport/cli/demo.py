@@ -58,7 +58,7 @@ def _print_report(report: dict) -> None:
     console.print(table)
     sample = report["sample_profile"]
     console.print(f"\n[bold]Sample profile[/] {sample['customer_id']} ({len(sample['records'])} records joined)")
-    console.print("  identifiers: " + ", ".join(f"{i['kind']}={i['value']}" for i in sample["identifiers"]))
+    console.print("  identifiers: " + _identifier_summary(sample["identifiers"]))
     console.print("  traits: " + ", ".join(f"{k}={v}" for k, v in sample["traits"].items()))
     facts = sample["facts"]
     console.print(
@@ -67,3 +67,14 @@ def _print_report(report: dict) -> None:
     )
     console.print(f"\n[bold]Write key[/] (send events with it as the HTTP Basic user name):\n{report['write_key']}")
     console.print(f"[bold]Read key[/]: {report['read_key']}")
+
+
+def _identifier_summary(identifiers: list[dict[str, str]]) -> str:
+    """One value per kind, and how many more of that kind the profile holds."""
+    by_kind: dict[str, list[str]] = {}
+    for identifier in identifiers:
+        by_kind.setdefault(identifier["kind"], []).append(identifier["value"])
+    return ", ".join(
+        f"{kind}={values[0]}" + (f" (+{len(values) - 1} more)" if len(values) > 1 else "")
+        for kind, values in by_kind.items()
+    )
