@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, or_, select, text, tuple_
+from sqlalchemy import Connection, Engine, Table, delete, insert, or_, select, text, tuple_
 
 from rapport.customers.identifiers import Identifier, identifier_hash
 from rapport.store.identity import _chunked, insert_ignoring_conflicts, pepper
@@ -19,9 +19,23 @@ from rapport.store.tables import (
     identifiers,
     merge_evidence,
     merges,
+    metadata,
 )
 
-_SCRUBBED_TABLES = ("events", "identifiers", "identifier_sightings", "merges", "merge_evidence", "customers")
+_FOUNDATION_TABLES = ("events", "identifiers", "identifier_sightings", "merges", "merge_evidence", "customers")
+
+
+def customer_tables() -> list[Table]:
+    """Every later table that holds a person's rows (it has a ``customer_id`` column): erased with them.
+
+    Needs, decisions, orders, consents and the rest register nothing: a ``customer_id`` column is enough, so a new
+    table cannot be forgotten by erasure. Children come before parents (reverse dependency order).
+    """
+    return [
+        table
+        for table in reversed(metadata.sorted_tables)
+        if table.name not in _FOUNDATION_TABLES and "customer_id" in table.c
+    ]
 
 
 def erase_profile(conn: Connection, canonical_id: str) -> dict[str, Any]:
@@ -57,6 +71,10 @@ def erase_profile(conn: Connection, canonical_id: str) -> dict[str, Any]:
     for chunk in _chunked(merge_ids):
         conn.execute(delete(merge_evidence).where(merge_evidence.c.merge_id.in_(chunk)))
         conn.execute(delete(merges).where(merges.c.id.in_(chunk)))
+    for table in customer_tables():
+        count = conn.execute(delete(table).where(table.c.customer_id.in_(members))).rowcount
+        if count:  # the report names the later tables that held something of the person
+            removed[table.name] = count
     conn.execute(delete(customers).where(customers.c.id.in_(members)))
     subject = hashlib.sha256(f"{salt}\x1f{canonical_id}".encode()).hexdigest()
     report = {
@@ -81,5 +99,5 @@ def scrub_files(engine: Engine) -> None:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in _SCRUBBED_TABLES:
+        for table in (*_FOUNDATION_TABLES, *(t.name for t in customer_tables())):
             conn.execute(text(f"VACUUM FULL {table}"))

@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Index,
+    Float,
     Integer,
     MetaData,
     String,
@@ -151,4 +152,22 @@ api_keys = Table(
     Column("scopes", String(100), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+# A customer's recognised needs, refreshed by `rapport recognize` and by the event-driven path. One row per need
+# (customer, kind, item or category); a refresh replaces the customer's rows whole.
+needs = Table(
+    "needs",
+    metadata,
+    Column("customer_id", String(32), primary_key=True),
+    Column("need_key", String(440), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("item", String(200), nullable=True),
+    Column("category", String(200), nullable=True),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("evidence", JSONType, nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("computed_at", UTCDateTime, nullable=False),
+    Index("ix_needs_due_at", "due_at"),
 )
