@@ -90,6 +90,10 @@ class RapportRanker:
     def score(self, history: Interactions) -> np.ndarray:
         return combine(self.components(history), self.weights)
 
+    def contributions(self, parts: dict[str, np.ndarray], row: int, col: int) -> dict[str, float]:
+        """Each component's weighted share of one customer's score for one item (what a reason explains)."""
+        return {name: self.weights[name] * float(part[row, col]) for name, part in parts.items()}
+
 
 def combine(components: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
     """The weighted sum of scaled component scores."""

@@ -56,9 +56,12 @@ class EASE:
         xp = (dense - (rows @ self.train.T).toarray() @ self.solved) / self.regularization
         return (dense - xp / self.diagonal[None, :]).astype(np.float32)
 
-    def item_weight(self, source: int, target: int) -> float:
-        """B[source, target]: how much having taken ``source`` adds to ``target`` (explains a recommendation)."""
+    def item_weights(self, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """B[sources, targets]: how much having taken each source adds to each target (explains an offer)."""
         if self.weights is not None:
-            return float(self.weights[source, target])
-        row = sparse.csr_matrix(([1.0], ([0], [source])), shape=(1, len(self.diagonal)))  # type: ignore[arg-type]
-        return float(self.score_matrix(row)[0, target])
+            return self.weights[np.ix_(sources, targets)]
+        items = len(self.diagonal)  # type: ignore[arg-type]
+        rows = sparse.csr_matrix(
+            (np.ones(len(sources)), (np.arange(len(sources)), sources)), shape=(len(sources), items)
+        )
+        return self.score_matrix(rows)[:, targets]

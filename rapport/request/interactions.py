@@ -36,7 +36,9 @@ def interaction_table(frame: pd.DataFrame, user_col: str, item_col: str, time_co
     else:
         t = _numeric_time(frame[time_col], time_col)
     table = pd.DataFrame({"customer": frame[user_col].to_numpy(), "item": frame[item_col].to_numpy(), "t": t})
-    return table.reset_index(drop=True)
+    table = table.reset_index(drop=True)
+    table.attrs["days"] = bool(t.attrs.get("days", False))  # times are days (the file had dates)
+    return table
 
 
 def _numeric_time(values: pd.Series, column: str) -> pd.Series:
@@ -47,7 +49,9 @@ def _numeric_time(values: pd.Series, column: str) -> pd.Series:
     if dates.isna().any():
         bad = values[numbers.isna() & dates.isna()].iloc[0]
         raise InvalidInput(f"Column {column!r} must hold numbers or dates; found {bad!r}.")
-    return (dates - pd.Timestamp("1970-01-01", tz="UTC")) / pd.Timedelta(days=1)
+    days = (dates - pd.Timestamp("1970-01-01", tz="UTC")) / pd.Timedelta(days=1)
+    days.attrs["days"] = True
+    return days
 
 
 def with_steps(table: pd.DataFrame) -> pd.DataFrame:
@@ -80,6 +84,29 @@ class Interactions:
         stepped["col"] = columns.get_indexer(stepped["item"])
         stepped = stepped[(stepped["col"] >= 0) & (stepped["row"] >= 0)].reset_index(drop=True)
         return cls(stepped, rows, columns)
+
+    @classmethod
+    def of_customer(cls, customer: object, items: list[object], times: list[float], columns: pd.Index) -> Interactions:
+        """One customer's interactions (``items[i]`` at ``times[i]``) over ``columns``: the request path's fast
+        equivalent of :meth:`build`."""
+        col = columns.get_indexer(pd.Index(items, dtype=object)) if items else np.zeros(0, dtype=np.intp)
+        t = np.asarray(times, dtype=float)
+        keep = col >= 0
+        pairs = (
+            np.unique(np.stack([col[keep].astype(float), t[keep]], axis=1), axis=0) if keep.any() else np.zeros((0, 2))
+        )
+        distinct, inverse = np.unique(pairs[:, 1], return_inverse=True)
+        table = pd.DataFrame(
+            {
+                "customer": np.full(len(pairs), customer, dtype=object),
+                "item": columns.to_numpy()[pairs[:, 0].astype(np.intp)],
+                "t": pairs[:, 1],
+                "step": (len(distinct) - 1 - inverse).astype(int),
+                "row": np.zeros(len(pairs), dtype=int),
+                "col": pairs[:, 0].astype(np.intp),
+            }
+        )
+        return cls(table, pd.Index([customer], dtype=object), columns)
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -81,14 +81,15 @@ class ALS:
             warnings.simplefilter("ignore", RuntimeWarning)  # implicit's BLAS-threads warning: limited just above
             model = AlternatingLeastSquares(**self.params, random_state=self.seed, num_threads=1)
             model.fit(data.matrix(), show_progress=False)
+        model.user_factors = None  # customers are folded in at scoring: keep no per-customer factors
         self.model = model
         return self
 
     def customer_factors(self, matrix: sparse.csr_matrix) -> np.ndarray:
         if self.model is None:
             raise InvalidInput("Fit the ALS ranker before scoring.")
-        with threadpoolctl.threadpool_limits(1, "blas"):
-            return np.asarray(self.model.recalculate_user(np.arange(matrix.shape[0]), matrix))  # type: ignore[attr-defined]
+        # implicit solves with its own native code here (num_threads=1): no BLAS thread pool to limit
+        return np.asarray(self.model.recalculate_user(np.arange(matrix.shape[0]), matrix))  # type: ignore[attr-defined]
 
     def item_factors(self) -> np.ndarray:
         return np.asarray(self.model.item_factors)  # type: ignore[union-attr]

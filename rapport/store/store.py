@@ -30,6 +30,13 @@ class Store:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def offers(self) -> Any:
+        """The curated offering's storage (rapport.store.offers.SqlOfferSource)."""
+        from rapport.store.offers import SqlOfferSource
+
+        return SqlOfferSource(self.engine)
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -1,0 +1,65 @@
+"""Offer routes: the curated offering for a customer, scored on request from the latest trained model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from rapport.api.auth import key_from_header
+from rapport.errors import Forbidden
+from rapport.request.constraints import OfferConstraints
+from rapport.request.offers import MAX_OFFERS, curated_offers
+from rapport.store.keys import ApiKey, authenticate
+
+router = APIRouter(prefix="/v1", tags=["offers"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "k out of range, an unknown need or a bad price range."},
+    401: {"description": "No valid API key."},
+    403: {"description": "The key has neither the read nor the decide scope."},
+    404: {"description": "No such customer."},
+    409: {"description": "No offer model is trained yet (run `rapport train`)."},
+}
+
+
+def require_any(*scopes: str) -> Callable[[Request], ApiKey]:
+    """A dependency that admits keys carrying any of ``scopes``."""
+
+    def dependency(request: Request) -> ApiKey:
+        plaintext = key_from_header(request.headers.get("authorization"))
+        refused: Forbidden | None = None
+        for scope in scopes:
+            try:
+                return authenticate(request.app.state.store.engine, plaintext, scope)
+            except Forbidden as exc:
+                refused = exc
+        raise Forbidden(f"This route needs one of the scopes {', '.join(scopes)}. {refused}")
+
+    return dependency
+
+
+@router.get("/customers/{customer_id}/offers", responses=_ERRORS)
+def offers(
+    request: Request,
+    customer_id: str,
+    need: str | None = Query(None, description="A category or a sku (options in its category); empty: all"),
+    k: int = Query(5, description=f"How many options, 1 to {MAX_OFFERS}"),
+    min_price: float | None = Query(None, description="Lowest price an option may have"),
+    max_price: float | None = Query(None, description="Highest price an option may have"),
+    _key: ApiKey = Depends(require_any("read", "decide")),
+) -> dict[str, Any]:
+    """A few options that fit the customer, best first, each with the reason it was chosen.
+
+    Only items in stock or deliverable through a connection architecture, never one the customer returned or
+    complained about, within the price range.
+    """
+    store = request.app.state.store
+    canonical = store.canonical_id(customer_id)
+    found = curated_offers(store, canonical, k, need, OfferConstraints(min_price=min_price, max_price=max_price))
+    return {
+        "customer_id": canonical,
+        "need": need,
+        "model_version": found[0].model_version if found else store.offers.latest_model_version(),
+        "offers": [offer.to_dict() for offer in found],
+    }
