@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import numpy as np
@@ -37,10 +38,8 @@ def recommend_interactions(
     data = Interactions.build(table)
     settings = RankerSettings(exclude_seen=data.repeat_share() < REPEAT_FLOOR)
     if time_col is not None:
-        try:
+        with contextlib.suppress(InvalidInput):  # too little history for a validation split: the defaults stand
             settings = tune(table, TimeSplit.choose(table), k).settings
-        except InvalidInput:
-            pass  # too little history for a validation split: the defaults stand
     ranker = RapportRanker(settings).fit(data)
     names = ranker.items.astype(str).to_numpy().astype(object)
     categories = np.full(len(names), None, dtype=object)

@@ -119,10 +119,7 @@ def need_constraints(model: OfferModel, need: Need | str | None) -> OfferConstra
     """The categories a need points to: its category, or the category of its item (a sku)."""
     if need is None or need == "":
         return None
-    if isinstance(need, Need):
-        reference = need.category or need.item
-    else:
-        reference = need.strip()
+    reference = (need.category or need.item) if isinstance(need, Need) else need.strip()
     items = model.items
     if reference in items.index:
         category = items.at[reference, "category"]

@@ -115,7 +115,7 @@ def test_new_customer_and_cold_item(shop: Store) -> None:
     ingest(shop, [{"type": "identify", "messageId": "new-1", "userId": "u-new"}], shop.settings)
     newcomer = _canonical(shop, "u-new")
     offers = curated_offers(shop, newcomer, 3)
-    assert [o.sku for o in offers][0] == "POD-A"  # everyone's favourite
+    assert offers[0].sku == "POD-A"  # everyone's favourite
     assert offers[0].reason.startswith("popular in coffee pods") or "what customers buy" in offers[0].reason
     printers = curated_offers(shop, newcomer, 2, need="printer")
     assert {o.sku for o in printers} == {"PRN-A", "PRN-NEW"}
