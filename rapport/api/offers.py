@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
 
 from rapport.api.auth import key_from_header
 from rapport.errors import Forbidden
@@ -21,6 +22,27 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such customer."},
     409: {"description": "No offer model is trained yet (run `rapport train`)."},
 }
+
+
+class OfferBody(BaseModel):
+    """One option with the reason it was chosen and the evidence behind the reason."""
+
+    sku: str
+    name: str | None
+    category: str | None
+    price: float | None
+    rank: int
+    score: float
+    reason: str
+    evidence: dict[str, Any]
+    model_version: str
+
+
+class OffersBody(BaseModel):
+    customer_id: str
+    need: str | None
+    model_version: str | None
+    offers: list[OfferBody]
 
 
 def require_any(*scopes: str) -> Callable[[Request], ApiKey]:
@@ -48,7 +70,7 @@ def offers(
     min_price: float | None = Query(None, description="Lowest price an option may have"),
     max_price: float | None = Query(None, description="Highest price an option may have"),
     _key: ApiKey = Depends(require_any("read", "decide")),
-) -> dict[str, Any]:
+) -> OffersBody:
     """A few options that fit the customer, best first, each with the reason it was chosen.
 
     Only items in stock or deliverable through a connection architecture, never one the customer returned or
@@ -57,9 +79,9 @@ def offers(
     store = request.app.state.store
     canonical = store.canonical_id(customer_id)
     found = curated_offers(store, canonical, k, need, OfferConstraints(min_price=min_price, max_price=max_price))
-    return {
-        "customer_id": canonical,
-        "need": need,
-        "model_version": found[0].model_version if found else store.offers.latest_model_version(),
-        "offers": [offer.to_dict() for offer in found],
-    }
+    return OffersBody(
+        customer_id=canonical,
+        need=need,
+        model_version=found[0].model_version if found else store.offers.latest_model_version(),
+        offers=[OfferBody(**offer.to_dict()) for offer in found],
+    )

@@ -65,6 +65,14 @@ def _print_report(report: dict) -> None:
         f"  channels {', '.join(facts['channels'])}; {facts['events']} events, {facts['orders']} orders, "
         f"spend {facts['spend']:.2f} EUR; first seen {facts['first_seen'][:10]}, last seen {facts['last_seen'][:10]}"
     )
+    offers = report["offers"]
+    console.print(
+        f"\n[bold]Curated offering[/]: model {offers['model_version']} trained on {offers['order_lines']:,} order "
+        f"lines in {offers['train_seconds']:.1f} s; {offers['out_of_stock']} of {offers['items']} items out of stock, "
+        f"{offers['deliverable_via_partner']} deliverable through the partner. Options for {offers['sample']['customer_id']}:"
+    )
+    for offer in offers["sample"]["offers"]:
+        console.print(f"  {offer['sku']}: {offer['reason']}")
     console.print(f"\n[bold]Write key[/] (send events with it as the HTTP Basic user name):\n{report['write_key']}")
     console.print(f"[bold]Read key[/]: {report['read_key']}")
 

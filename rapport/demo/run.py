@@ -13,6 +13,7 @@ from rapport.customers.ingestion import ingest
 from rapport.customers.service import get_profile, merge_history
 from rapport.demo.firm import DemoFirm, generate_firm
 from rapport.demo.report import stitching_quality
+from rapport.request.demo import demo_offers
 from rapport.store.keys import create_key
 from rapport.store.store import Store
 
@@ -33,6 +34,7 @@ def run_demo(store: Store, customers: int = 3000, seed: int = 7, console: Consol
         "sample_profile": _sample_profile(store, firm),
         "write_key": create_key(store.engine, ["write"], "demo-collector")[1],
         "read_key": create_key(store.engine, ["read"], "demo-dashboard")[1],
+        "offers": demo_offers(store, firm.catalogue, seed),
     }
     return report
 

@@ -7,7 +7,7 @@ numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -68,6 +68,7 @@ class Interactions:
     table: pd.DataFrame  # customer, item, t, step, row, col
     customers: pd.Index
     items: pd.Index
+    _counts: sparse.csr_matrix | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -114,9 +115,15 @@ class Interactions:
 
     def matrix(self, weights: np.ndarray | None = None) -> sparse.csr_matrix:
         """Customers x items: the number of distinct times (or the sum of ``weights`` per row of the table)."""
-        values = np.ones(len(self.table)) if weights is None else weights
-        built = sparse.coo_matrix((values, (self.table["row"], self.table["col"])), shape=self.shape)
-        return built.tocsr().astype(np.float32)
+        if weights is None and self._counts is not None:
+            return self._counts.copy()
+        values = np.ones(len(self.table), dtype=np.float32) if weights is None else weights.astype(np.float32)
+        rows, cols = self.table["row"].to_numpy(), self.table["col"].to_numpy()
+        built = sparse.csr_matrix((values, (rows, cols)), shape=self.shape, dtype=np.float32)
+        if weights is None:
+            self._counts = built
+            return built.copy()
+        return built
 
     def rows(self, customers: pd.Index | list[object]) -> Interactions:
         """The interactions of these customers only, over the same item columns."""

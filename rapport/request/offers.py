@@ -48,7 +48,7 @@ class Offer:
 class OfferSource(Protocol):
     """What the curated offering reads from storage (rapport.store.offers implements it)."""
 
-    def purchase_history(self, members: list[str]) -> PurchaseHistory: ...
+    def purchase_history(self, canonical_id: str) -> PurchaseHistory: ...
 
     def available_skus(self) -> frozenset[str] | None: ...
 
@@ -64,8 +64,6 @@ class OfferStore(Protocol):
     """A store with customers and an offer source (rapport.store.store.Store)."""
 
     def canonical_id(self, customer_id: str) -> str: ...
-
-    def members(self, canonical_id: str) -> list[str]: ...
 
     @property
     def offers(self) -> OfferSource: ...
@@ -109,7 +107,7 @@ def curated_offers(
     canonical = store.canonical_id(customer_id)
     source = store.offers
     model = current_model(source)
-    past = source.purchase_history(store.members(canonical))
+    past = source.purchase_history(canonical)
     rules = OfferConstraints(available_skus=source.available_skus(), excluded_skus=past.excluded)
     rules = rules.combined(need_constraints(model, need)).combined(constraints)
     return rank_offers(model, canonical, past, rules, k)

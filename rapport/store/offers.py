@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, delete, desc, insert, or_, select
+from sqlalchemy import Engine, delete, desc, insert, select
 
 from rapport.customers.profile import ORDER_EVENTS
 from rapport.errors import InvalidInput, NotFound
@@ -29,16 +29,16 @@ class SqlOfferSource:
         return self.engine.url.render_as_string(hide_password=True)
 
     # ----- history -------------------------------------------------------------------------------------------
-    def purchase_history(self, members: list[str]) -> PurchaseHistory:
-        """One customer's orders, returns and complaints (``members``: the records of their profile)."""
+    def purchase_history(self, canonical_id: str) -> PurchaseHistory:
+        """One profile's orders, returns and complaints, over every record merged into it (one query)."""
+        records = select(customers.c.id).where(customers.c.canonical_id == canonical_id).scalar_subquery()
         query = (
             select(events.c.name, events.c.timestamp, events.c.properties)
-            .where(events.c.customer_id.in_(members), events.c.type == "track", events.c.name.in_(HISTORY_EVENTS))
+            .where(events.c.customer_id.in_(records), events.c.type == "track", events.c.name.in_(HISTORY_EVENTS))
             .order_by(events.c.timestamp, events.c.id)
         )
-        customer = members[0] if members else ""
         with self.engine.connect() as conn:
-            rows = [{"customer": customer, **row._mapping} for row in conn.execute(query)]
+            rows = [{"customer": canonical_id, **row._mapping} for row in conn.execute(query)]
         return purchase_history(rows)
 
     def all_order_lines(self) -> pd.DataFrame:
@@ -77,14 +77,12 @@ class SqlOfferSource:
     def available_skus(self) -> frozenset[str] | None:
         """Items on hand or deliverable through a connection architecture; None when no catalogue is loaded (then
         stock cannot restrict offers)."""
+        query = select(catalogue_items.c.sku, catalogue_items.c.on_hand, catalogue_items.c.deliverable_via)
         with self.engine.connect() as conn:
-            listed = conn.execute(select(catalogue_items.c.sku).limit(1)).first()
-            if listed is None:
-                return None
-            query = select(catalogue_items.c.sku).where(
-                or_(catalogue_items.c.on_hand > 0, catalogue_items.c.deliverable_via.is_not(None))
-            )
-            return frozenset(conn.scalars(query))
+            rows = conn.execute(query).all()
+        if not rows:
+            return None
+        return frozenset(sku for sku, on_hand, via in rows if on_hand > 0 or via is not None)
 
     # ----- models --------------------------------------------------------------------------------------------
     def save_model(self, model: OfferModel) -> None:

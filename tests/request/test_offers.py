@@ -42,7 +42,7 @@ def test_out_of_stock_returned_and_complained_items_never_appear(shop: Store) ->
     assert offers and not {"POD-C", "TON-B", "POD-B"} & set(skus)
     assert all(o.model_version == model.version for o in offers)
     # Without the store's rules the same model would offer them: the constraints, not luck, keep them out.
-    past = shop.offers.purchase_history(shop.members(anna))
+    past = shop.offers.purchase_history(anna)
     assert past.excluded == {"TON-B", "POD-B"}
     unconstrained = [o.sku for o in rank_offers(model, anna, past, OfferConstraints(), EVERYTHING)]
     assert {"POD-C", "TON-B", "POD-B"} <= set(unconstrained)
