@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from rapport.api.auth import key_from_header
 from rapport.errors import Forbidden
 from rapport.request.constraints import OfferConstraints
-from rapport.request.offers import MAX_OFFERS, curated_offers
+from rapport.request.offers import MAX_OFFERS, Offer, curated_offers
 from rapport.store.keys import ApiKey, authenticate
 
 router = APIRouter(prefix="/v1", tags=["offers"])
@@ -24,25 +24,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class OfferBody(BaseModel):
-    """One option with the reason it was chosen and the evidence behind the reason."""
-
-    sku: str
-    name: str | None
-    category: str | None
-    price: float | None
-    rank: int
-    score: float
-    reason: str
-    evidence: dict[str, Any]
-    model_version: str
-
-
 class OffersBody(BaseModel):
+    """The curated list: each option with the reason it was chosen and the evidence behind the reason."""
+
     customer_id: str
     need: str | None
     model_version: str | None
-    offers: list[OfferBody]
+    offers: list[Offer]
 
 
 def require_any(*scopes: str) -> Callable[[Request], ApiKey]:
@@ -83,5 +71,5 @@ def offers(
         customer_id=canonical,
         need=need,
         model_version=found[0].model_version if found else store.offers.latest_model_version(),
-        offers=[OfferBody(**offer.to_dict()) for offer in found],
+        offers=found,
     )

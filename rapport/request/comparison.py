@@ -47,7 +47,7 @@ def evaluate_recommenders(
     settings = tuned.settings
     data = Interactions.build(train)
     history = data.rows(pd.Index(test["customer"].unique()))
-    rankers = {
+    rankers: dict[str, Any] = {
         "popularity": Popularity(),
         "als": ALS(**settings.als),  # type: ignore[arg-type]
         "ease": EASE(settings.ease_regularization),

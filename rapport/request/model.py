@@ -39,14 +39,15 @@ class OfferModel:
 
     def aligned(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(skus, names, categories, prices) aligned with the ranker's item columns (computed once)."""
-        cached = self.__dict__.get("_aligned")
+        cached: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = self.__dict__.get("_aligned")
         if cached is None:
             info = self.items.reindex(self.ranker.items)
-            skus = self.ranker.items.astype(str).to_numpy()
-            names = np.where(info["name"].notna(), info["name"].astype(object), skus).astype(object)
-            categories = np.where(info["category"].notna(), info["category"].astype(object), None).astype(object)
+            skus = np.asarray(self.ranker.items.astype(str), dtype=object)
+            named, known = info["name"].notna().to_numpy(), info["category"].notna().to_numpy()
+            names = np.asarray(np.where(named, info["name"].to_numpy(dtype=object), skus), dtype=object)
+            categories = np.asarray(np.where(known, info["category"].to_numpy(dtype=object), None), dtype=object)
             prices = pd.to_numeric(info["price"], errors="coerce").to_numpy(dtype=float)
-            cached = self.__dict__["_aligned"] = (skus.astype(object), names, categories, prices)
+            cached = self.__dict__["_aligned"] = (skus, names, categories, prices)
         return cached
 
     def dumps(self) -> bytes:

@@ -69,10 +69,14 @@ class Explainer:
         evidence["every_days"] = round(every, 1)
         return f"you buy this every ~{_period(every)} (last on {last})", evidence
 
-    def _ease(self, row: int, col: int) -> tuple[str, dict[str, Any]] | None:
+    def _sources(self, row: int, col: int, component: str) -> np.ndarray:
+        """The customer's other items, which may explain ``col`` through ``component`` (none if it is unused)."""
         sources = self._own(row)["col"].unique()
-        sources = sources[sources != col]
-        if len(sources) == 0 or "ease" not in self.ranker.rankers:
+        return sources[sources != col] if component in self.ranker.rankers else sources[:0]
+
+    def _ease(self, row: int, col: int) -> tuple[str, dict[str, Any]] | None:
+        sources = self._sources(row, col, "ease")
+        if len(sources) == 0:
             return None
         weights = self.ranker.rankers["ease"].item_weights(sources, np.array([col]))[:, 0]
         best = int(np.argmax(weights))
@@ -85,9 +89,8 @@ class Explainer:
         return f"people who bought {self.names[source]} {how} this", evidence
 
     def _als(self, row: int, col: int) -> tuple[str, dict[str, Any]] | None:
-        sources = self._own(row)["col"].unique()
-        sources = sources[sources != col]
-        if len(sources) == 0 or "als" not in self.ranker.rankers:
+        sources = self._sources(row, col, "als")
+        if len(sources) == 0:
             return None
         factors = self.ranker.rankers["als"].item_factors()
         target = factors[col]

@@ -59,8 +59,8 @@ class SqlOfferSource:
         for item in items:
             if not item.get("sku"):
                 raise InvalidInput(f"A catalogue item needs a sku: {item!r}.")
-            rows.append({**{f: item.get(f) for f in CATALOGUE_FIELDS}, "updated_at": now})
-            rows[-1]["on_hand"] = int(rows[-1]["on_hand"] or 0)
+            on_hand = int(item.get("on_hand") or 0)
+            rows.append({**{f: item.get(f) for f in CATALOGUE_FIELDS}, "on_hand": on_hand, "updated_at": now})
         with self.engine.begin() as conn:
             conn.execute(delete(catalogue_items))
             if rows:
