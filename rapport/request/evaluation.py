@@ -72,8 +72,8 @@ class TimeSplit:
         return train.reset_index(drop=True), test.reset_index(drop=True)
 
 
-def top_items(scores: np.ndarray, history: Interactions, k: int, exclude_seen: bool) -> pd.DataFrame:
-    """The ``k`` best items per customer of ``history`` (customer, item, score, rank)."""
+def top_columns(scores: np.ndarray, history: Interactions, k: int, exclude_seen: bool) -> pd.DataFrame:
+    """The ``k`` best item columns per customer row of ``history`` (customer: row, item: column, score, rank)."""
     k = min(k, scores.shape[1])
     if exclude_seen:
         scores = scores.astype(np.float32, copy=True)
@@ -82,17 +82,23 @@ def top_items(scores: np.ndarray, history: Interactions, k: int, exclude_seen: b
     part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     chosen = np.take_along_axis(scores, part, axis=1)
     order = np.argsort(-chosen, axis=1, kind="stable")
-    columns = np.take_along_axis(part, order, axis=1)
-    values = np.take_along_axis(chosen, order, axis=1)
     ranked = pd.DataFrame(
         {
-            "customer": np.repeat(history.customers.to_numpy(), k),
-            "item": history.items.to_numpy()[columns.ravel()],
-            "score": values.ravel(),
-            "rank": np.tile(np.arange(1, k + 1), len(history.customers)),
+            "customer": np.repeat(np.arange(scores.shape[0]), k),
+            "item": np.take_along_axis(part, order, axis=1).ravel(),
+            "score": np.take_along_axis(chosen, order, axis=1).ravel(),
+            "rank": np.tile(np.arange(1, k + 1), scores.shape[0]),
         }
     )
     return ranked[np.isfinite(ranked["score"])].reset_index(drop=True)
+
+
+def top_items(scores: np.ndarray, history: Interactions, k: int, exclude_seen: bool) -> pd.DataFrame:
+    """The ``k`` best items per customer of ``history`` (customer, item, score, rank), by their labels."""
+    ranked = top_columns(scores, history, k, exclude_seen)
+    ranked["customer"] = history.customers.to_numpy()[ranked["customer"].to_numpy()]
+    ranked["item"] = history.items.to_numpy()[ranked["item"].to_numpy()]
+    return ranked
 
 
 def offline_metrics(ranked: pd.DataFrame, held: pd.DataFrame, k: int, catalogue_size: int) -> dict[str, float]:

@@ -20,7 +20,7 @@ from rapport.errors import InvalidInput
 from rapport.recognize.next_basket_evaluation import ranking_metrics
 from rapport.request.blend import COMPONENTS, RankerSettings, combine, scaled
 from rapport.request.ease import EASE
-from rapport.request.evaluation import REPEAT_FLOOR, TimeSplit, top_items
+from rapport.request.evaluation import REPEAT_FLOOR, TimeSplit, top_columns
 from rapport.request.interactions import Interactions
 from rapport.request.rankers import ALS, CategoryAffinity, Popularity, RepeatRanker
 
@@ -41,7 +41,7 @@ class Validation:
 
     data: Interactions
     history: Interactions
-    held: pd.DataFrame
+    held: pd.DataFrame  # customer: history row, item: column
     k: int
     exclude_seen: bool
 
@@ -55,11 +55,16 @@ class Validation:
             customers = pd.Index(np.random.default_rng(seed).choice(customers.to_numpy(), most, replace=False))
         history = data.rows(customers)
         held = held[held["customer"].isin(history.customers)]
-        return cls(data, history, held, k, data.repeat_share() < REPEAT_FLOOR)
+        # by row and column numbers (items unseen in training get numbers past the columns): fast merges
+        unseen = pd.Index(held.loc[data.items.get_indexer(held["item"]) < 0, "item"].unique())
+        column = data.items.get_indexer(held["item"])
+        column[column < 0] = len(data.items) + unseen.get_indexer(held["item"][column < 0])
+        coded = pd.DataFrame({"customer": history.customers.get_indexer(held["customer"]), "item": column})
+        return cls(data, history, coded, k, data.repeat_share() < REPEAT_FLOOR)
 
     def quality(self, scores: np.ndarray) -> float:
         """NDCG@k of these scores on the validation items."""
-        ranked = top_items(scores, self.history, self.k, self.exclude_seen)
+        ranked = top_columns(scores, self.history, self.k, self.exclude_seen)
         return ranking_metrics(ranked, self.held, self.k)[f"ndcg@{self.k}"]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, or_, select, text
 
@@ -15,6 +15,9 @@ from rapport.errors import NotFound
 from rapport.store.engine import create_store_engine, write_transaction
 from rapport.store.identity import SqlIdentityTransaction, merge_from_row
 from rapport.store.tables import customers, events, identifiers, merges
+
+if TYPE_CHECKING:
+    from rapport.store.offers import SqlOfferSource
 
 
 class Store:
@@ -31,8 +34,8 @@ class Store:
         return self.engine.dialect.name
 
     @property
-    def offers(self) -> Any:
-        """The curated offering's storage (rapport.store.offers.SqlOfferSource)."""
+    def offers(self) -> SqlOfferSource:
+        """The curated offering's storage: history, catalogue and stock, trained models."""
         from rapport.store.offers import SqlOfferSource
 
         return SqlOfferSource(self.engine)
