@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from rapport.api.auth import key_from_header
 from rapport.errors import Forbidden
 from rapport.request.constraints import OfferConstraints
-from rapport.request.offers import MAX_OFFERS, Offer, curated_offers
+from rapport.request.offers import MAX_OFFERS, Offer, offer_list
 from rapport.store.keys import ApiKey, authenticate
 
 router = APIRouter(prefix="/v1", tags=["offers"])
@@ -29,7 +29,7 @@ class OffersBody(BaseModel):
 
     customer_id: str
     need: str | None
-    model_version: str | None
+    model_version: str
     offers: list[Offer]
 
 
@@ -64,12 +64,6 @@ def offers(
     Only items in stock or deliverable through a connection architecture, never one the customer returned or
     complained about, within the price range.
     """
-    store = request.app.state.store
-    canonical = store.canonical_id(customer_id)
-    found = curated_offers(store, canonical, k, need, OfferConstraints(min_price=min_price, max_price=max_price))
-    return OffersBody(
-        customer_id=canonical,
-        need=need,
-        model_version=found[0].model_version if found else store.offers.latest_model_version(),
-        offers=found,
-    )
+    rules = OfferConstraints(min_price=min_price, max_price=max_price)
+    found = offer_list(request.app.state.store, customer_id, k, need, rules)
+    return OffersBody(customer_id=found.customer_id, need=need, model_version=found.model_version, offers=found.offers)

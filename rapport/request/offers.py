@@ -86,6 +86,15 @@ def current_model(source: OfferSource) -> OfferModel:
     return _MODELS[key]
 
 
+@dataclass(frozen=True)
+class OfferList:
+    """The options for one customer (their profile id) and the model version that ranked them."""
+
+    customer_id: str
+    model_version: str
+    offers: list[Offer]
+
+
 def curated_offers(
     store: OfferStore,
     customer_id: str,
@@ -102,6 +111,17 @@ def curated_offers(
         constraints: the caller's rules (consented categories, price range, ...), combined with the store's
             (in stock or deliverable, returned and complained-about items excluded).
     """
+    return offer_list(store, customer_id, k, need, constraints).offers
+
+
+def offer_list(
+    store: OfferStore,
+    customer_id: str,
+    k: int = 5,
+    need: Need | str | None = None,
+    constraints: OfferConstraints | None = None,
+) -> OfferList:
+    """:func:`curated_offers` with the profile id and the model version (what the API answers)."""
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_OFFERS:
         raise InvalidInput(f"k={k!r} must be a whole number from 1 to {MAX_OFFERS}.")
     canonical = store.canonical_id(customer_id)
@@ -110,7 +130,7 @@ def curated_offers(
     past = source.purchase_history(canonical)
     rules = OfferConstraints(available_skus=source.available_skus(), excluded_skus=past.excluded)
     rules = rules.combined(need_constraints(model, need)).combined(constraints)
-    return rank_offers(model, canonical, past, rules, k)
+    return OfferList(canonical, model.version, rank_offers(model, canonical, past, rules, k))
 
 
 def need_constraints(model: OfferModel, need: Need | str | None) -> OfferConstraints | None:

@@ -132,3 +132,16 @@ def test_train_from_the_store(tmp_path: Path) -> None:
     empty = runner.invoke(app, ["train", "--database", f"sqlite:///{tmp_path / 'empty.db'}"])
     assert empty.exit_code == 2 and "No order lines" in empty.stderr
     store.close()
+
+
+def test_evaluate_recommend_bad_input(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    base = ["evaluate", "recommend", *COLUMNS, "--time-column", ORDER]
+    result = runner.invoke(app, [*base, "--interactions", str(empty)])
+    assert result.exit_code == 2 and "empty" in result.stderr
+    once = _write(pd.DataFrame({USER: [1, 2], ITEM: [5, 6], ORDER: [1, 1]}), tmp_path / "once.csv")
+    result = runner.invoke(app, [*base, "--interactions", str(once)])
+    assert result.exit_code == 2 and "two or more times" in result.stderr
+    result = runner.invoke(app, [*base, "--interactions", str(once), "--split", "sideways"])
+    assert result.exit_code == 2 and "sideways" in result.stderr
