@@ -41,3 +41,20 @@ def load_movielens_100k(path: str | Path | None = None) -> pd.DataFrame:
         raise InvalidInput(f"{source.name} is empty or has missing cells; is it MovieLens-100K?")
     frame[TIME] = frame[TIME].astype("int64")
     return frame
+
+
+def write_movielens_csv(destination: str | Path, path: str | Path | None = None) -> Path:
+    """Write the ratings as a CSV with a header, the shape `rapport evaluate recommend` reads; returns its path.
+
+    Example: ``rapport evaluate recommend --interactions ml100k.csv --user-column user_id --item-column item_id
+    --time-column timestamp --k 10``.
+    """
+    target = Path(destination).expanduser()
+    load_movielens_100k(path).to_csv(target, index=False)
+    return target
+
+
+if __name__ == "__main__":  # python -m rapport.datasets.movielens ml100k.csv
+    import sys
+
+    print(write_movielens_csv(sys.argv[1] if len(sys.argv) > 1 else "ml100k.csv"))

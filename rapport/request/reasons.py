@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from rapport.request.blend import RapportRanker
 from rapport.request.interactions import Interactions
@@ -28,7 +27,7 @@ class Explainer:
     ) -> None:
         self.ranker, self.history, self.days = ranker, history, days
         self.names, self.categories = names, categories
-        self._rows: dict[int, pd.DataFrame] = {}
+        self._rows: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._cache: dict[str, np.ndarray] = {}
 
     def explain(self, row: int, col: int, contributions: dict[str, float]) -> tuple[str, dict[str, Any]]:
@@ -46,19 +45,22 @@ class Explainer:
         where = f" in {_label(self.categories[col])}" if self.categories[col] else ""
         return f"new{where}: no one has bought it yet", {"customer_share": 0.0}
 
-    def _own(self, row: int) -> pd.DataFrame:
+    def _own(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The customer's (item columns, times, steps), one entry per item and time."""
         if row not in self._rows:
             table = self.history.table
-            self._rows[row] = table[table["row"].to_numpy() == row]
+            mine = table["row"].to_numpy() == row
+            self._rows[row] = tuple(table[name].to_numpy()[mine] for name in ("col", "t", "step"))  # type: ignore[assignment]
         return self._rows[row]
 
     def _repeat(self, row: int, col: int) -> tuple[str, dict[str, Any]] | None:
-        times = np.sort(self._own(row).loc[lambda f: f["col"] == col, "t"].unique())
+        cols, t, step = self._own(row)
+        times = np.unique(t[cols == col])
         if len(times) == 0:
             return None
         evidence: dict[str, Any] = {"purchases": len(times)}
         if not self.days:
-            steps = int(self._own(row).loc[lambda f: f["col"] == col, "step"].min())
+            steps = int(step[cols == col].min())
             when = "in your latest order" if steps == 0 else f"{steps} orders ago"
             return f"you bought this {len(times)} time{'s' if len(times) > 1 else ''}, most recently {when}", evidence
         last = datetime.fromtimestamp(float(times[-1]) * 86_400.0, UTC).date().isoformat()
@@ -71,7 +73,7 @@ class Explainer:
 
     def _sources(self, row: int, col: int, component: str) -> np.ndarray:
         """The customer's other items, which may explain ``col`` through ``component`` (none if it is unused)."""
-        sources = self._own(row)["col"].unique()
+        sources = np.unique(self._own(row)[0])
         return sources[sources != col] if component in self.ranker.rankers else sources[:0]
 
     def _ease(self, row: int, col: int) -> tuple[str, dict[str, Any]] | None:
@@ -122,7 +124,7 @@ class Explainer:
         evidence = {"category": category, "category_share": round(share, 4)}
         if float(self.ranker.rankers["popularity"].share[col]) == 0:
             return f"new in {_label(category)}, which is {_percent(share)} of your purchases", evidence
-        if self._own(row).empty:
+        if len(self._own(row)[0]) == 0:
             return f"{_label(category)} is {_percent(share)} of what customers buy here", evidence
         return f"you often buy {_label(category)} ({_percent(share)} of your purchases)", evidence
 

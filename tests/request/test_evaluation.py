@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rapport.datasets.movielens import load_movielens_100k
+from rapport.datasets.movielens import load_movielens_100k, write_movielens_csv
 from rapport.errors import InvalidInput
 from rapport.request.comparison import evaluate_recommenders
 from rapport.request.ease import EASE
@@ -103,9 +103,14 @@ def test_interaction_table_errors_and_dates() -> None:
     assert dated["t"].diff().iloc[1] == pytest.approx(7.0) and dated.attrs["days"]
 
 
-def test_movielens_loader() -> None:
+def test_movielens_loader(tmp_path) -> None:
     frame = load_movielens_100k()
     assert len(frame) == 100_000 and frame["user_id"].nunique() == 943 and frame["item_id"].nunique() == 1682
+    written = pd.read_csv(write_movielens_csv(tmp_path / "ml.csv"))
+    assert written.equals(frame)
+    raw = tmp_path / "u.data"  # GroupLens' own layout: no header
+    frame.head(50).to_csv(raw, sep="\t", header=False, index=False)
+    assert load_movielens_100k(raw).equals(frame.head(50))
 
 
 @pytest.mark.slow
