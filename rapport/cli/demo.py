@@ -8,6 +8,7 @@ from rich.table import Table
 from rapport.cli.context import open_store
 from rapport.cli.main import app
 from rapport.cli.output import cli_errors, console, print_json
+from rapport.cli.recommend import print_demo_offers
 
 
 @app.command("demo")
@@ -65,14 +66,7 @@ def _print_report(report: dict) -> None:
         f"  channels {', '.join(facts['channels'])}; {facts['events']} events, {facts['orders']} orders, "
         f"spend {facts['spend']:.2f} EUR; first seen {facts['first_seen'][:10]}, last seen {facts['last_seen'][:10]}"
     )
-    offers = report["offers"]
-    console.print(
-        f"\n[bold]Curated offering[/]: model {offers['model_version']} trained on {offers['order_lines']:,} order "
-        f"lines in {offers['train_seconds']:.1f} s; {offers['out_of_stock']} of {offers['items']} items out of stock, "
-        f"{offers['deliverable_via_partner']} deliverable through the partner. Options for {offers['sample']['customer_id']}:"
-    )
-    for offer in offers["sample"]["offers"]:
-        console.print(f"  {offer['sku']}: {offer['reason']}")
+    print_demo_offers(report["offers"])
     console.print(f"\n[bold]Write key[/] (send events with it as the HTTP Basic user name):\n{report['write_key']}")
     console.print(f"[bold]Read key[/]: {report['read_key']}")
 

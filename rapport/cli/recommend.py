@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import typer
@@ -104,6 +105,18 @@ def evaluate_recommend(
     console.print(table)
     weights = ", ".join(f"{n} {w:.3f}" for n, w in result["tuning"]["settings"]["weights"].items() if w > 0)
     console.print(f"Blend chosen on a validation split of the training data: {weights}")
+
+
+def print_demo_offers(offers: dict[str, Any]) -> None:
+    """The demo report's offering section: the trained model, the stock, a customer's options with reasons."""
+    console.print(
+        f"\n[bold]Curated offering[/]: model {offers['model_version']} trained on {offers['order_lines']:,} order "
+        f"lines in {offers['train_seconds']:.1f} s; {offers['out_of_stock']} of {offers['items']} items out of "
+        f"stock, {offers['deliverable_via_partner']} deliverable through the partner. "
+        f"Options for {offers['sample']['customer_id']}:"
+    )
+    for offer in offers["sample"]["offers"]:
+        console.print(f"  {offer['sku']}: {offer['reason']}")
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
