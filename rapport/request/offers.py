@@ -7,6 +7,7 @@ constraints from the store (stock, returns, complaints) combined with the caller
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -70,6 +71,7 @@ class OfferStore(Protocol):
 
 
 _MODELS: OrderedDict[tuple[str, str], OfferModel] = OrderedDict()
+_MODELS_LOCK = threading.Lock()  # API routes run in a thread pool
 
 
 def current_model(source: OfferSource) -> OfferModel:
@@ -78,12 +80,17 @@ def current_model(source: OfferSource) -> OfferModel:
     if version is None:
         raise Conflict("No offer model is trained yet; run `rapport train` (the demo runs it).")
     key = (source.identity, version)
-    if key not in _MODELS:
-        _MODELS[key] = source.load_model(version)
+    with _MODELS_LOCK:
+        model = _MODELS.get(key)
+        if model is not None:
+            _MODELS.move_to_end(key)
+            return model
+    model = source.load_model(version)
+    with _MODELS_LOCK:
+        _MODELS[key] = model
         while len(_MODELS) > _CACHE_SIZE:
             _MODELS.popitem(last=False)
-    _MODELS.move_to_end(key)
-    return _MODELS[key]
+    return model
 
 
 @dataclass(frozen=True)
