@@ -60,8 +60,12 @@ class EASE:
         """B[sources, targets]: how much having taken each source adds to each target (explains an offer)."""
         if self.weights is not None:
             return self.weights[np.ix_(sources, targets)]
-        items = len(self.diagonal)  # type: ignore[arg-type]
-        rows = sparse.csr_matrix(
-            (np.ones(len(sources)), (np.arange(len(sources)), sources)), shape=(len(sources), items)
-        )
-        return self.score_matrix(rows)[:, targets]
+        if self.train is None or self.solved is None or self.diagonal is None:
+            raise InvalidInput("Fit the EASE ranker before explaining.")
+        # P[S, T] = (I[S, T] - X[:, S]' (K^-1 X)[:, T]) / lambda, without forming P
+        same = (sources[:, None] == targets[None, :]).astype(np.float64)
+        inner = np.asarray(self.train[:, sources].T @ self.solved[:, targets])
+        p = (same - inner) / self.regularization
+        b = -p / self.diagonal[targets][None, :]
+        b[same.astype(bool)] = 0.0
+        return b.astype(np.float32)

@@ -61,7 +61,7 @@ class Explainer:
         evidence: dict[str, Any] = {"purchases": len(times)}
         if not self.days:
             steps = int(step[cols == col].min())
-            when = "in your latest order" if steps == 0 else f"{steps} orders ago"
+            when = "in your latest order" if steps == 0 else f"{steps} order{'s' if steps > 1 else ''} ago"
             return f"you bought this {len(times)} time{'s' if len(times) > 1 else ''}, most recently {when}", evidence
         last = datetime.fromtimestamp(float(times[-1]) * 86_400.0, UTC).date().isoformat()
         evidence["last"] = last
