@@ -8,6 +8,7 @@ and each metric as a ratio to the best single baseline measured in the same run.
 profile read) as the baseline measured in the same run.
 
     .venv/bin/python bench/request.py [--customers 3000] [--requests 500] [--sections movielens,instacart,latency]
+        [--database postgresql+psycopg://postgres@127.0.0.1:5432/EMPTY_DB]
 """
 
 from __future__ import annotations
@@ -108,9 +109,9 @@ def latency(args: argparse.Namespace) -> dict[str, Any]:
     from rapport.request import curated_offers
     from rapport.store.keys import create_key
 
-    folder = Path(tempfile.mkdtemp(prefix="rapport-bench-request-"))
-    store = Store(Settings(database_url=f"sqlite:///{folder / 'demo.db'}"))
-    _say(f"building the demo store ({args.customers} customers) in {folder}")
+    url = args.database or f"sqlite:///{Path(tempfile.mkdtemp(prefix='rapport-bench-request-')) / 'demo.db'}"
+    store = Store(Settings(database_url=url))
+    _say(f"building the demo store ({args.customers} customers) in {store.engine.url.render_as_string()}")
     report = run_demo(store, customers=args.customers)
     offers_report = report["offers"]
     customers = sorted(store.offers.all_order_lines()["customer"].unique())
@@ -124,7 +125,7 @@ def latency(args: argparse.Namespace) -> dict[str, Any]:
         http = _timed([lambda c=c: client.get(f"/v1/customers/{c}/offers?k=5").raise_for_status() for c in chosen])
         profile = _timed([lambda c=c: client.get(f"/v1/customers/{c}?events=0").raise_for_status() for c in chosen])
     result = {
-        "store": "sqlite",
+        "store": store.dialect,
         "customers": args.customers,
         "requests": args.requests,
         "model_version": offers_report["model_version"],
@@ -152,6 +153,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=3000, help="People in the demo firm for the latency run")
     parser.add_argument("--requests", type=int, default=500, help="Single offer requests to time")
+    parser.add_argument("--database", help="An empty database for the latency run (default: a new SQLite file)")
     parser.add_argument("--sections", default=",".join(SECTIONS), help="Comma-separated: " + ", ".join(SECTIONS))
     args = parser.parse_args()
     out: dict[str, Any] = {}
