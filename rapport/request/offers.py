@@ -141,10 +141,16 @@ def offer_list(
 
 
 def need_constraints(model: OfferModel, need: Need | str | None) -> OfferConstraints | None:
-    """The categories a need points to: its category, or the category of its item (a sku)."""
+    """The categories a need points to: its category, or the category of its item (a sku).
+
+    A typed reference (the API's ``need=``) that names nothing known is an error; a recognised Need whose item
+    and category the model has never seen simply has no options yet.
+    """
     if need is None or need == "":
         return None
-    reference = (need.category or need.item) if isinstance(need, Need) else need.strip()
+    if isinstance(need, Need) and need.category:
+        return OfferConstraints(categories=frozenset([need.category]))
+    reference = need.item if isinstance(need, Need) else need.strip()
     items = model.items
     if reference in items.index:
         category = items.at[reference, "category"]
@@ -152,6 +158,8 @@ def need_constraints(model: OfferModel, need: Need | str | None) -> OfferConstra
     known = sorted(items["category"].dropna().astype(str).unique())
     if reference in known:
         return OfferConstraints(categories=frozenset([str(reference)]))
+    if isinstance(need, Need):
+        return OfferConstraints(categories=frozenset())
     raise InvalidInput(f"need={reference!r} is neither a known category nor a sku; categories: {', '.join(known)}.")
 
 

@@ -93,6 +93,8 @@ def test_price_range_and_need(shop: Store) -> None:
     assert {o.category for o in curated_offers(shop, customer, 3, need=need)} == {"printer"}
     with pytest.raises(InvalidInput, match="neither a known category nor a sku"):
         curated_offers(shop, customer, 3, need="garden")
+    unknown = Need(customer, "SEED-1", None, "replenish", datetime.now(UTC), 0.5, {"reason": "test"})
+    assert curated_offers(shop, customer, 3, need=unknown) == []  # a need for an item the model never saw
 
 
 @pytest.mark.parametrize("k", [0, -1, 51])
