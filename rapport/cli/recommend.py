@@ -48,6 +48,23 @@ def train(
     )
 
 
+@app.command("catalogue")
+def catalogue(
+    items: Path = typer.Option(..., "--items", help="Items: .csv, .parquet or .jsonl with a sku column"),
+    database: str | None = typer.Option(None, help="Database URL (default: RAPPORT_DATABASE_URL or ./rapport.db)"),
+) -> None:
+    """Replace the catalogue offers are chosen from: sku, name, category, price, on_hand, deliverable_via."""
+    from rapport.store.offers import CATALOGUE_FIELDS
+
+    with cli_errors():
+        frame = read_orders(items.expanduser())
+        require_columns(frame, ["sku"])
+        frame = frame.reindex(columns=list(CATALOGUE_FIELDS)).astype(object)
+        rows = frame.where(frame.notna(), None).to_dict("records")
+        stored = open_store(database).offers.save_catalogue(rows)
+    console.print(f"Loaded {stored:,} catalogue items; offers now come only from items on hand or deliverable.")
+
+
 @app.command("recommend")
 def recommend(
     interactions: Path = typer.Option(..., "--interactions", help="Interactions: .csv, .parquet or .jsonl"),

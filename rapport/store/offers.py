@@ -59,8 +59,11 @@ class SqlOfferSource:
         for item in items:
             if not item.get("sku"):
                 raise InvalidInput(f"A catalogue item needs a sku: {item!r}.")
-            on_hand = int(item.get("on_hand") or 0)
-            rows.append({**{f: item.get(f) for f in CATALOGUE_FIELDS}, "on_hand": on_hand, "updated_at": now})
+            row = {f: item.get(f) for f in CATALOGUE_FIELDS}
+            for text in ("sku", "name", "category", "deliverable_via"):  # ids read from files may be numbers
+                row[text] = None if row[text] is None else str(row[text])
+            row["price"] = None if row["price"] is None else float(row["price"])
+            rows.append({**row, "on_hand": int(item.get("on_hand") or 0), "updated_at": now})
         with self.engine.begin() as conn:
             conn.execute(delete(catalogue_items))
             if rows:

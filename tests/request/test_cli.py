@@ -123,7 +123,13 @@ def test_train_from_the_store(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     store = Store(Settings(database_url=url))
     ingest(store, shop_events(), store.settings)
-    store.offers.save_catalogue(catalogue_rows())
+    items = _write(pd.DataFrame(catalogue_rows()), tmp_path / "items.csv")
+    loaded = runner.invoke(app, ["catalogue", "--items", str(items), "--database", url])
+    assert loaded.exit_code == 0, loaded.stderr
+    assert store.offers.available_skus() == {"POD-A", "POD-B", "POD-D", "TON-A", "TON-B", "MED-A", "PRN-A", "PRN-NEW"}
+    no_sku = _write(pd.DataFrame({"name": ["x"]}), tmp_path / "bad.csv")
+    bad = runner.invoke(app, ["catalogue", "--items", str(no_sku), "--database", url])
+    assert bad.exit_code == 2 and "sku" in bad.stderr
     result = runner.invoke(app, ["train", "--database", url, "--json"])
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)

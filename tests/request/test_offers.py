@@ -193,3 +193,14 @@ def test_every_offer_satisfies_every_constraint(
         assert consented is None or offer.category in consented
         assert low is None or offer.price >= low
         assert high is None or offer.price <= high
+
+
+def test_catalogue_rows_from_files_are_normalised(store: Store) -> None:
+    rows = [{"sku": 123, "name": "Pods", "category": "coffee_pods", "price": "4.5", "on_hand": None}]
+    assert store.offers.save_catalogue([*rows, {"sku": "B-1", "on_hand": 2, "deliverable_via": None}]) == 2
+    listed = store.offers.catalogue()
+    assert listed.loc["123", "price"] == 4.5 and listed.loc["123", "on_hand"] == 0
+    assert store.offers.available_skus() == {"B-1"}
+    with pytest.raises(InvalidInput, match="needs a sku"):
+        store.offers.save_catalogue([{"name": "no sku"}])
+    assert set(store.offers.catalogue().index) == {"123", "B-1"}  # a refused load changes nothing
