@@ -8,6 +8,7 @@ from rich.table import Table
 from rapport.cli.context import open_store
 from rapport.cli.main import app
 from rapport.cli.output import cli_errors, console, print_json
+from rapport.cli.recommend import print_demo_offers
 
 
 @app.command("demo")
@@ -66,6 +67,7 @@ def _print_report(report: dict) -> None:
         f"spend {facts['spend']:.2f} EUR; first seen {facts['first_seen'][:10]}, last seen {facts['last_seen'][:10]}"
     )
     _print_needs(report["needs"])
+    print_demo_offers(report["offers"])
     console.print(f"\n[bold]Write key[/] (send events with it as the HTTP Basic user name):\n{report['write_key']}")
     console.print(f"[bold]Read key[/]: {report['read_key']}")
 

@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "rapport.cli.next_basket",
     "rapport.cli.forecast",
     "rapport.cli.recognize",
+    "rapport.cli.recommend",
 ]
 
 for _module in COMMAND_MODULES:

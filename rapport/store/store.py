@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, or_, select, text
 
@@ -18,6 +18,9 @@ from rapport.store import needs as needs_store
 from rapport.store.engine import create_store_engine, write_transaction
 from rapport.store.identity import SqlIdentityTransaction, merge_from_row
 from rapport.store.tables import customers, events, identifiers, merges
+
+if TYPE_CHECKING:
+    from rapport.store.offers import SqlOfferSource
 
 
 class Store:
@@ -32,6 +35,13 @@ class Store:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def offers(self) -> SqlOfferSource:
+        """The curated offering's storage: history, catalogue and stock, trained models."""
+        from rapport.store.offers import SqlOfferSource
+
+        return SqlOfferSource(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

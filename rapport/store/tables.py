@@ -15,6 +15,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -170,4 +171,30 @@ needs = Table(
     Column("model_version", String(64), nullable=False),
     Column("computed_at", UTCDateTime, nullable=False),
     Index("ix_needs_due_at", "due_at"),
+)
+
+# ----- Request (the curated offering) ---------------------------------------------------------------------------
+# The firm's items with their stock: an item may be offered when it is on hand or deliverable through a connection
+# architecture (a partner, a matchmaker). No customer data here.
+catalogue_items = Table(
+    "catalogue_items",
+    metadata,
+    Column("sku", String(200), primary_key=True),
+    Column("name", String(400), nullable=True),
+    Column("category", String(200), nullable=True),
+    Column("price", Float, nullable=True),
+    Column("on_hand", Integer, nullable=False, default=0),
+    Column("deliverable_via", String(64), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Trained offer models (`rapport train`), one row per version; the payload is the pickled model. It keeps no
+# customer ids and no per-customer factors (ALS' are dropped after training: customers are folded in at scoring).
+offer_models = Table(
+    "offer_models",
+    metadata,
+    Column("version", String(64), primary_key=True),
+    Column("trained_at", UTCDateTime, nullable=False, index=True),
+    Column("summary", JSONType, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
 )

@@ -1,0 +1,69 @@
+"""Offer routes: the curated offering for a customer, scored on request from the latest trained model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from rapport.api.auth import key_from_header
+from rapport.errors import Forbidden
+from rapport.request.constraints import OfferConstraints
+from rapport.request.offers import MAX_OFFERS, Offer, offer_list
+from rapport.store.keys import ApiKey, authenticate
+
+router = APIRouter(prefix="/v1", tags=["offers"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "k out of range, an unknown need or a bad price range."},
+    401: {"description": "No valid API key."},
+    403: {"description": "The key has neither the read nor the decide scope."},
+    404: {"description": "No such customer."},
+    409: {"description": "No offer model is trained yet (run `rapport train`)."},
+}
+
+
+class OffersBody(BaseModel):
+    """The curated list: each option with the reason it was chosen and the evidence behind the reason."""
+
+    customer_id: str
+    need: str | None
+    model_version: str
+    offers: list[Offer]
+
+
+def require_any(*scopes: str) -> Callable[[Request], ApiKey]:
+    """A dependency that admits keys carrying any of ``scopes``."""
+
+    def dependency(request: Request) -> ApiKey:
+        plaintext = key_from_header(request.headers.get("authorization"))
+        refused: Forbidden | None = None
+        for scope in scopes:
+            try:
+                return authenticate(request.app.state.store.engine, plaintext, scope)
+            except Forbidden as exc:
+                refused = exc
+        raise Forbidden(f"This route needs one of the scopes {', '.join(scopes)}. {refused}")
+
+    return dependency
+
+
+@router.get("/customers/{customer_id}/offers", responses=_ERRORS)
+def offers(
+    request: Request,
+    customer_id: str,
+    need: str | None = Query(None, description="A category or a sku (options in its category); empty: all"),
+    k: int = Query(5, description=f"How many options, 1 to {MAX_OFFERS}"),
+    min_price: float | None = Query(None, description="Lowest price an option may have"),
+    max_price: float | None = Query(None, description="Highest price an option may have"),
+    _key: ApiKey = Depends(require_any("read", "decide")),
+) -> OffersBody:
+    """A few options that fit the customer, best first, each with the reason it was chosen.
+
+    Only items in stock or deliverable through a connection architecture, never one the customer returned or
+    complained about, within the price range.
+    """
+    rules = OfferConstraints(min_price=min_price, max_price=max_price)
+    found = offer_list(request.app.state.store, customer_id, k, need, rules)
+    return OffersBody(customer_id=found.customer_id, need=need, model_version=found.model_version, offers=found.offers)
