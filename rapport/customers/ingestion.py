@@ -101,7 +101,7 @@ def _ingest_batch(
         stitcher.preload(fresh)
         for event in fresh:
             customer_id = stitcher.resolve(event)
-            stitcher.writes.event_rows.append(_event_row(event, customer_id, now))
+            stitcher.writes.events.append((event, customer_id, now))
             report.customer_ids.append(customer_id)
         stitcher.flush()
         report.stored += stitcher.written
@@ -121,21 +121,3 @@ def _drop_erased(tx: IdentityTransaction, events: list[Event], report: IngestRep
     kept = [e for e in events if not erased.intersection(hashes[id(e)])]
     report.erased += len(events) - len(kept)
     return kept
-
-
-def _event_row(event: Event, customer_id: str, received_at: datetime) -> dict[str, Any]:
-    return {
-        "message_id": event.message_id,
-        "customer_id": customer_id,
-        "type": event.type,
-        "name": event.name,
-        "channel": event.channel,
-        "source": event.source,
-        "timestamp": event.timestamp,
-        "received_at": received_at,
-        "user_id": event.user_id,
-        "anonymous_id": event.anonymous_id,
-        "properties": event.properties,
-        "traits": event.traits,
-        "context": event.context,
-    }
