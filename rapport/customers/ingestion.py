@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -54,11 +56,30 @@ def ingest(
     report = IngestReport()
     offset = 0
     for chunk in _chunks(iter(messages), settings.ingest_batch_size):
-        report.add(_ingest_batch(store, chunk, offset, settings, default_type, source))
+        with _collector_paused():
+            report.add(_ingest_batch(store, chunk, offset, settings, default_type, source))
         offset += len(chunk)
         if progress:
             progress(len(chunk))
     return report
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one batch.
+
+    A batch allocates some ten tracked objects per message (events, identifiers, rows) and holds them until it
+    ends, so the collector would run a hundred times per batch and walk them, and every long-lived object of the
+    process, again and again: it took about a third of the parsing and stitching time. They form no cycles
+    and are freed by reference counting when the batch ends; a process that disabled the collector keeps it so.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
