@@ -163,6 +163,10 @@ def _timestamp(raw: dict[str, Any], errors: list[dict[str, str]]) -> datetime:
     return datetime.now(UTC)
 
 
+def _identifier(pair: tuple[str, str]) -> Identifier:
+    return tuple.__new__(Identifier, pair)  # type: ignore[no-any-return]
+
+
 def _path(node: Any, parts: tuple[str, ...]) -> Any:
     for part in parts:
         if not isinstance(node, dict):
@@ -180,8 +184,21 @@ class _IdentifierPlan:
     fields: tuple[tuple[str, int, str, str], ...]
 
 
+def _identifier_plan(settings: Settings) -> _IdentifierPlan:
+    """The plan for these settings, compiled on first use (settings are frozen, so it never goes stale)."""
+    cached = _PLANS.get(id(settings))
+    if cached is None or cached[0] is not settings:
+        cached = _PLANS[id(settings)] = (settings, _compile_plan(tuple(settings.identifier_fields.items())))
+        if len(_PLANS) > 64:
+            del _PLANS[next(iter(_PLANS))]
+    return cached[1]
+
+
+_PLANS: dict[int, tuple[Settings, _IdentifierPlan]] = {}
+
+
 @lru_cache(maxsize=64)
-def _identifier_plan(declared: tuple[tuple[str, str], ...]) -> _IdentifierPlan:
+def _compile_plan(declared: tuple[tuple[str, str], ...]) -> _IdentifierPlan:
     """Segment puts a track call's traits in context.traits, so every traits.X is also read there."""
     paths: list[tuple[str, str]] = []
     for path, kind in (("traits.email", EMAIL), ("traits.phone", PHONE), *declared):
@@ -207,10 +224,10 @@ def _identifiers(
 ) -> list[Identifier]:
     found: list[Identifier] = []
     if user_id:
-        found.append(Identifier(USER_ID, user_id))
+        found.append(_identifier((USER_ID, user_id)))
     if anonymous_id:
-        found.append(Identifier(ANONYMOUS_ID, anonymous_id))
-    plan = _identifier_plan(tuple(settings.identifier_fields.items()))
+        found.append(_identifier((ANONYMOUS_ID, anonymous_id)))
+    plan = _identifier_plan(settings)
     nodes = [_path(raw, parent) for parent in plan.parents]
     region = settings.default_phone_region
     for where, parent, key, kind in plan.fields:
@@ -221,7 +238,7 @@ def _identifiers(
         if value is None or value == "":
             continue
         try:
-            identifier = Identifier(kind, normalize(kind, value, region))
+            identifier = _identifier((kind, normalize(kind, value, region)))
         except InvalidInput as exc:
             errors.append({"field": where, "reason": str(exc)})
             continue
@@ -231,10 +248,10 @@ def _identifiers(
 
 
 def _channel(raw: dict[str, Any], context: dict[str, Any] | None) -> str:
-    for value in ((context or {}).get("channel"), raw.get("channel")):
+    for value in (None if context is None else context.get("channel"), raw.get("channel")):
         if isinstance(value, str) and value.strip():
             return value.strip().lower()[:32]
-    library = (context or {}).get("library")
+    library = None if context is None else context.get("library")
     name = library.get("name") if isinstance(library, dict) else None
     return _LIBRARY_CHANNELS.get(name, "server") if isinstance(name, str) else "server"
 
