@@ -79,20 +79,20 @@ def parse_event(raw: Any, settings: Settings, default_type: str | None = None, s
     identifiers = [] if errors else _identifiers(raw, user_id, anonymous_id, settings, errors)
     if errors:
         raise InvalidEvent(errors)
-    return Event(
-        message_id=message_id or _content_id(raw),
-        type=str(etype),
-        timestamp=timestamp,
-        channel=_channel(raw, context),
-        source=_source(context, source),
-        user_id=user_id,
-        anonymous_id=anonymous_id,
-        name=name,
-        properties=properties,
-        traits=traits,
-        context=context,
-        identifiers=identifiers,
-        previous_id=previous_id,
+    return Event(  # positional: a keyword call costs a microsecond more per message
+        message_id or _content_id(raw),
+        str(etype),
+        timestamp,
+        _channel(raw, context),
+        _source(context, source),
+        user_id,
+        anonymous_id,
+        name,
+        properties,
+        traits,
+        context,
+        identifiers,
+        previous_id,
     )
 
 
@@ -100,6 +100,8 @@ def _optional_id(raw: dict[str, Any], key: str, errors: list[dict[str, str]]) ->
     value = raw.get(key)
     if value is None or value == "":
         return None
+    if type(value) is str and len(value) <= _MAX_ID:  # the common case, checked first
+        return value.strip() or None
     if isinstance(value, bool) or not isinstance(value, str | int):
         errors.append({"field": key, "reason": f"must be a string, got {type(value).__name__}"})
         return None
@@ -153,14 +155,19 @@ def _timestamp(raw: dict[str, Any], errors: list[dict[str, str]]) -> datetime:
         except ValueError:
             errors.append({"field": key, "reason": f"{value!r} is not an ISO-8601 date-time"})
             break
-        if parsed.tzinfo is None or parsed.tzinfo is UTC:
+        if parsed.tzinfo is UTC:
+            return parsed
+        if parsed.tzinfo is None:
             return parsed.replace(tzinfo=UTC)
         return parsed.astimezone(UTC)
     return datetime.now(UTC)
 
 
-def _path(raw: dict[str, Any], parts: tuple[str, ...]) -> Any:
-    node: Any = raw
+def _identifier(pair: tuple[str, str]) -> Identifier:
+    return tuple.__new__(Identifier, pair)  # type: ignore[no-any-return]
+
+
+def _path(node: Any, parts: tuple[str, ...]) -> Any:
     for part in parts:
         if not isinstance(node, dict):
             return None
@@ -168,15 +175,44 @@ def _path(raw: dict[str, Any], parts: tuple[str, ...]) -> Any:
     return node
 
 
+@dataclass(frozen=True, slots=True)
+class _IdentifierPlan:
+    """Where identifiers may stand, compiled once per settings: the distinct parent objects (each read once per
+    message) and, in declaration order, (where, parent index, key, kind)."""
+
+    parents: tuple[tuple[str, ...], ...]
+    fields: tuple[tuple[str, int, str, str], ...]
+
+
+def _identifier_plan(settings: Settings) -> _IdentifierPlan:
+    """The plan for these settings, compiled on first use (settings are frozen, so it never goes stale)."""
+    cached = _PLANS.get(id(settings))
+    if cached is None or cached[0] is not settings:
+        cached = _PLANS[id(settings)] = (settings, _compile_plan(tuple(settings.identifier_fields.items())))
+        if len(_PLANS) > 64:
+            del _PLANS[next(iter(_PLANS))]
+    return cached[1]
+
+
+_PLANS: dict[int, tuple[Settings, _IdentifierPlan]] = {}
+
+
 @lru_cache(maxsize=64)
-def _identifier_paths(declared: tuple[tuple[str, str], ...]) -> tuple[tuple[str, tuple[str, ...], str], ...]:
-    """Where identifiers may stand: (where, path parts, kind); Segment puts a track call's traits in context.traits."""
-    out: list[tuple[str, tuple[str, ...], str]] = []
+def _compile_plan(declared: tuple[tuple[str, str], ...]) -> _IdentifierPlan:
+    """Segment puts a track call's traits in context.traits, so every traits.X is also read there."""
+    paths: list[tuple[str, str]] = []
     for path, kind in (("traits.email", EMAIL), ("traits.phone", PHONE), *declared):
-        out.append((path, tuple(path.split(".")), kind))
+        paths.append((path, kind))
         if path.startswith("traits."):
-            out.append((f"context.{path}", ("context", *path.split(".")), kind))
-    return tuple(out)
+            paths.append((f"context.{path}", kind))
+    parents: list[tuple[str, ...]] = []
+    fields: list[tuple[str, int, str, str]] = []
+    for path, kind in paths:
+        *parent, key = path.split(".")
+        if tuple(parent) not in parents:
+            parents.append(tuple(parent))
+        fields.append((path, parents.index(tuple(parent)), key, kind))
+    return _IdentifierPlan(tuple(parents), tuple(fields))
 
 
 def _identifiers(
@@ -188,17 +224,21 @@ def _identifiers(
 ) -> list[Identifier]:
     found: list[Identifier] = []
     if user_id:
-        found.append(Identifier(USER_ID, user_id))
+        found.append(_identifier((USER_ID, user_id)))
     if anonymous_id:
-        found.append(Identifier(ANONYMOUS_ID, anonymous_id))
-    for where, parts, kind in _identifier_paths(tuple(settings.identifier_fields.items())):
-        if parts[0] not in raw:
+        found.append(_identifier((ANONYMOUS_ID, anonymous_id)))
+    plan = _identifier_plan(settings)
+    nodes = [_path(raw, parent) for parent in plan.parents]
+    region = settings.default_phone_region
+    for where, parent, key, kind in plan.fields:
+        node = nodes[parent]
+        if not isinstance(node, dict):
             continue
-        value = _path(raw, parts)
+        value = node.get(key)
         if value is None or value == "":
             continue
         try:
-            identifier = Identifier(kind, normalize(kind, value, settings.default_phone_region))
+            identifier = _identifier((kind, normalize(kind, value, region)))
         except InvalidInput as exc:
             errors.append({"field": where, "reason": str(exc)})
             continue
@@ -208,10 +248,10 @@ def _identifiers(
 
 
 def _channel(raw: dict[str, Any], context: dict[str, Any] | None) -> str:
-    for value in ((context or {}).get("channel"), raw.get("channel")):
+    for value in (None if context is None else context.get("channel"), raw.get("channel")):
         if isinstance(value, str) and value.strip():
             return value.strip().lower()[:32]
-    library = (context or {}).get("library")
+    library = None if context is None else context.get("library")
     name = library.get("name") if isinstance(library, dict) else None
     return _LIBRARY_CHANNELS.get(name, "server") if isinstance(name, str) else "server"
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -54,11 +56,30 @@ def ingest(
     report = IngestReport()
     offset = 0
     for chunk in _chunks(iter(messages), settings.ingest_batch_size):
-        report.add(_ingest_batch(store, chunk, offset, settings, default_type, source))
+        with _collector_paused():
+            report.add(_ingest_batch(store, chunk, offset, settings, default_type, source))
         offset += len(chunk)
         if progress:
             progress(len(chunk))
     return report
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one batch.
+
+    A batch allocates some ten tracked objects per message (events, identifiers, rows) and holds them until it
+    ends, so the collector would run a hundred times per batch and walk them, and every long-lived object of the
+    process, again and again: it took about a third of the parsing and stitching time. They form no cycles
+    and are freed by reference counting when the batch ends; a process that disabled the collector keeps it so.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
@@ -101,7 +122,7 @@ def _ingest_batch(
         stitcher.preload(fresh)
         for event in fresh:
             customer_id = stitcher.resolve(event)
-            stitcher.writes.event_rows.append(_event_row(event, customer_id, now))
+            stitcher.writes.events.append((event, customer_id, now))
             report.customer_ids.append(customer_id)
         stitcher.flush()
         report.stored += stitcher.written
@@ -121,21 +142,3 @@ def _drop_erased(tx: IdentityTransaction, events: list[Event], report: IngestRep
     kept = [e for e in events if not erased.intersection(hashes[id(e)])]
     report.erased += len(events) - len(kept)
     return kept
-
-
-def _event_row(event: Event, customer_id: str, received_at: datetime) -> dict[str, Any]:
-    return {
-        "message_id": event.message_id,
-        "customer_id": customer_id,
-        "type": event.type,
-        "name": event.name,
-        "channel": event.channel,
-        "source": event.source,
-        "timestamp": event.timestamp,
-        "received_at": received_at,
-        "user_id": event.user_id,
-        "anonymous_id": event.anonymous_id,
-        "properties": event.properties,
-        "traits": event.traits,
-        "context": event.context,
-    }

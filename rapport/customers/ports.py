@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from rapport.customers.events import Event
 from rapport.customers.identifiers import Identifier
 
 
@@ -42,7 +43,7 @@ class StitchWrites:
     canonical_moves: list[tuple[str, str]] = field(default_factory=list)  # (old canonical, new canonical)
     merges: list[MergeRecord] = field(default_factory=list)
     sightings: set[tuple[Identifier, str]] = field(default_factory=set)
-    event_rows: list[dict[str, Any]] = field(default_factory=list)
+    events: list[tuple[Event, str, datetime]] = field(default_factory=list)  # (event, its record, received at)
 
 
 class CustomerReader(Protocol):

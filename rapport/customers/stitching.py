@@ -14,7 +14,7 @@ Guards against over-merging:
 from __future__ import annotations
 
 import itertools
-import os
+import random
 import time
 from collections.abc import Iterable
 from datetime import datetime
@@ -29,7 +29,8 @@ _SEQUENCE = itertools.count()
 
 def new_customer_id() -> str:
     """A customer id that sorts by creation time (then creation order), so the oldest record of a merge survives."""
-    return f"c{int(time.time() * 1000):011x}{next(_SEQUENCE) % 0x10000:04x}{os.urandom(3).hex()}"
+    # random's module-level generator is reseeded in forked children, so workers never share its sequence
+    return f"c{int(time.time() * 1000):011x}{next(_SEQUENCE) % 0x10000:04x}{random.getrandbits(24):06x}"
 
 
 class BatchStitcher:
@@ -57,7 +58,8 @@ class BatchStitcher:
         wanted: set[Identifier] = set()
         for event in events:
             wanted.update(event.identifiers)
-            wanted.update(_alias_candidates(event))
+            if event.type == "alias":
+                wanted.update(_alias_candidates(event))
         records = self.tx.lookup_identifiers(wanted)
         for identifier, record in records.items():
             self.owner[identifier] = record.customer_id
@@ -93,7 +95,7 @@ class BatchStitcher:
         return self._anchors[canonical]
 
     def rank(self, identifier: Identifier) -> int:
-        return self._rank.get(identifier.kind, 5)
+        return self._rank.get(identifier[0], 5)
 
     # ----- resolution ----------------------------------------------------------------------------------------
     def resolve(self, event: Event) -> str:
@@ -106,6 +108,8 @@ class BatchStitcher:
         if event.type == "alias":
             return self._resolve_alias(event)
         ordered = sorted(event.identifiers, key=self.rank)
+        if not any(i in self.owner for i in ordered):  # a new person (most messages of a growing store): no merge
+            return self._attach(ordered, self._new_customer(event.timestamp))
         known = [i for i in ordered if i in self.owner and i not in self.shared]
         new = [i for i in ordered if i not in self.owner]
         if not known and not new:
@@ -166,14 +170,17 @@ class BatchStitcher:
         return customer_id
 
     def _attach(self, identifiers: list[Identifier], customer_id: str) -> str:
-        canonical = self.canonical(customer_id)
+        owner, written, limited, now = self.owner, self.writes.new_identifiers, self.settings.kind_limits, self.now
+        anchors: set[Identifier] | None = None
         for identifier in identifiers:
-            if identifier in self.owner:
+            if identifier in owner:
                 continue
-            self.owner[identifier] = customer_id
-            self.writes.new_identifiers.append((identifier, customer_id, self.now))
-            if identifier.kind in self.settings.kind_limits:
-                self.anchors(canonical).add(identifier)
+            owner[identifier] = customer_id
+            written.append((identifier, customer_id, now))
+            if identifier[0] in limited:
+                if anchors is None:
+                    anchors = self.anchors(self.canonical(customer_id))
+                anchors.add(identifier)
         return customer_id
 
     def _merge(

@@ -10,14 +10,14 @@ from typing import Any
 from sqlalchemy import ARRAY, Connection, any_, bindparam, exists, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from rapport.customers.events import Event
 from rapport.customers.identifiers import Identifier
 from rapport.customers.ports import IdentifierRecord, MergeRecord, StitchWrites
 from rapport.errors import NotFound
-from rapport.store.bulk import insert_rows
+from rapport.store.bulk import db_json, db_timestamp, fetch_rows, insert_values, list_param, one_of_sql, placeholder
 from rapport.store.tables import (
     customers,
     erased_identifiers,
-    events,
     identifier_sightings,
     identifiers,
     merge_evidence,
@@ -56,12 +56,8 @@ class SqlIdentityTransaction:
         self.rows_written = 0
 
     def existing_message_ids(self, message_ids: list[str]) -> set[str]:
-        found: set[str] = set()
-        for chunk in _chunked(message_ids):
-            found.update(
-                self.conn.scalars(select(events.c.message_id).where(one_of(self.conn, events.c.message_id, chunk)))
-            )
-        return found
+        sql = f"SELECT message_id FROM events WHERE {one_of_sql(self.conn, 'message_id')}"
+        return {row[0] for row in fetch_rows(self.conn, sql, [list_param(self.conn, message_ids)])}
 
     def has_erasures(self) -> bool:
         return bool(self.conn.scalar(select(exists().where(erased_identifiers.c.hash.isnot(None)))))
@@ -82,42 +78,36 @@ class SqlIdentityTransaction:
     def lookup_identifiers(self, wanted: Iterable[Identifier]) -> dict[Identifier, IdentifierRecord]:
         found: dict[Identifier, IdentifierRecord] = {}
         by_kind: dict[str, list[str]] = {}
-        for identifier in wanted:
-            by_kind.setdefault(identifier.kind, []).append(identifier.value)
+        for kind, value in wanted:
+            by_kind.setdefault(kind, []).append(value)
+        # kind = ? AND value IN (…): both columns of the primary key, so each value is one index seek
+        sql = (
+            "SELECT value, customer_id, shared FROM identifiers "
+            f"WHERE kind = {placeholder(self.conn)} AND {one_of_sql(self.conn, 'value')}"
+        )
         for kind, values in by_kind.items():
-            for chunk in _chunked(values):
-                query = select(identifiers.c.value, identifiers.c.customer_id, identifiers.c.shared).where(
-                    identifiers.c.kind == kind, one_of(self.conn, identifiers.c.value, chunk)
-                )
-                for value, customer_id, shared in self.conn.execute(query):
-                    found[Identifier(kind, value)] = IdentifierRecord(customer_id, bool(shared))
+            for value, customer_id, shared in fetch_rows(self.conn, sql, [kind, list_param(self.conn, values)]):
+                found[Identifier(kind, value)] = IdentifierRecord(customer_id, bool(shared))
         return found
 
     def canonical_of(self, customer_ids: Iterable[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for chunk in _chunked(list(customer_ids)):
-            query = select(customers.c.id, customers.c.canonical_id).where(one_of(self.conn, customers.c.id, chunk))
-            found.update({row.id: row.canonical_id for row in self.conn.execute(query)})
-        return found
+        sql = f"SELECT id, canonical_id FROM customers WHERE {one_of_sql(self.conn, 'id')}"
+        return dict(fetch_rows(self.conn, sql, [list_param(self.conn, customer_ids)]))  # type: ignore[arg-type]
 
     def unique_identifiers(self, canonical_ids: Iterable[str], kinds: tuple[str, ...]) -> dict[str, set[Identifier]]:
         # Two indexed steps (records of the profiles, then their identifiers); kinds are filtered here because a
         # `kind IN (…)` lets SQLite's planner pick the primary key and scan every identifier of those kinds.
-        canonical_of: dict[str, str] = {}
-        for chunk in _chunked(list(canonical_ids)):
-            query = select(customers.c.id, customers.c.canonical_id).where(
-                one_of(self.conn, customers.c.canonical_id, chunk)
-            )
-            canonical_of.update({row.id: row.canonical_id for row in self.conn.execute(query)})
+        conn = self.conn
+        sql = f"SELECT id, canonical_id FROM customers WHERE {one_of_sql(conn, 'canonical_id')}"
+        canonical_of = dict(fetch_rows(conn, sql, [list_param(conn, canonical_ids)]))
         found: dict[str, set[Identifier]] = {}
+        if not canonical_of:
+            return found
         wanted = set(kinds)
-        for chunk in _chunked(list(canonical_of)):
-            query = select(identifiers.c.customer_id, identifiers.c.kind, identifiers.c.value).where(
-                one_of(self.conn, identifiers.c.customer_id, chunk)
-            )
-            for row in self.conn.execute(query):
-                if row.kind in wanted:
-                    found.setdefault(canonical_of[row.customer_id], set()).add(Identifier(row.kind, row.value))
+        sql = f"SELECT customer_id, kind, value FROM identifiers WHERE {one_of_sql(conn, 'customer_id')}"
+        for customer_id, kind, value in fetch_rows(conn, sql, [list_param(conn, canonical_of)]):
+            if kind in wanted:
+                found.setdefault(canonical_of[customer_id], set()).add(Identifier(kind, value))
         return found
 
     def sightings(self, wanted: Iterable[Identifier]) -> dict[Identifier, set[str]]:
@@ -132,25 +122,31 @@ class SqlIdentityTransaction:
 
     def write(self, writes: StitchWrites) -> int:
         conn = self.conn
-        customer_rows = [
-            {"id": c, "created_at": at, "merged_into": None, "canonical_id": c} for c, at in writes.new_customers
-        ]
-        insert_rows(conn, customers, customer_rows)
-        identifier_rows = [
-            {"kind": i.kind, "value": i.value, "customer_id": c, "first_seen": at, "shared": False}
-            for i, c, at in writes.new_identifiers
-        ]
-        insert_rows(conn, identifiers, identifier_rows)
+        stamps: dict[datetime, str | None] = {}  # a batch shares a few instants (its receipt time): convert once
+
+        def stamp(at: datetime) -> str | None:
+            found = stamps.get(at)
+            if found is None:
+                found = stamps[at] = db_timestamp(at)
+            return found
+
+        customer_rows = [(c, db_timestamp(at), None, c) for c, at in writes.new_customers]
+        insert_values(conn, "customers", ("id", "created_at", "merged_into", "canonical_id"), customer_rows)
+        identifier_rows = [(i.kind, i.value, c, stamp(at), False) for i, c, at in writes.new_identifiers]
+        insert_values(conn, "identifiers", ("kind", "value", "customer_id", "first_seen", "shared"), identifier_rows)
         for merge in writes.merges:
             if merge.status == "applied":
                 self._apply_merge(merge.survivor_id, merge.merged_id)
             self._insert_merge(merge)
-        sightings = [{"kind": i.kind, "value": i.value, "customer_id": c} for i, c in writes.sightings]
-        insert_rows(conn, identifier_sightings, sightings, ignore_conflicts_on="kind, value, customer_id")
+        sightings = [(i.kind, i.value, c) for i, c in writes.sightings]
+        insert_values(
+            conn, "identifier_sightings", ("kind", "value", "customer_id"), sightings, "kind, value, customer_id"
+        )
         # Retries were filtered under the write lock, so a duplicate messageId here is a bug: it fails loudly.
-        insert_rows(conn, events, writes.event_rows)
-        self.rows_written += len(customer_rows) + len(identifier_rows) + len(writes.event_rows)
-        return len(writes.event_rows)
+        event_rows = [_event_values(e, c, stamp(at)) for e, c, at in writes.events]
+        insert_values(conn, "events", _EVENT_COLUMNS, event_rows)
+        self.rows_written += len(customer_rows) + len(identifier_rows) + len(event_rows)
+        return len(event_rows)
 
     def _apply_merge(self, survivor: str, merged: str) -> None:
         self.conn.execute(update(customers).where(customers.c.id == merged).values(merged_into=survivor))
@@ -232,6 +228,42 @@ class SqlIdentityTransaction:
         )
         record.status, record.undone_at, record.undo_reason = "undone", at, reason
         return record
+
+
+_EVENT_COLUMNS = (
+    "message_id",
+    "customer_id",
+    "type",
+    "name",
+    "channel",
+    "source",
+    "timestamp",
+    "received_at",
+    "user_id",
+    "anonymous_id",
+    "properties",
+    "traits",
+    "context",
+)
+
+
+def _event_values(event: Event, customer_id: str, received_at: str | None) -> tuple[Any, ...]:
+    """An event's row in stored form, in the order of _EVENT_COLUMNS."""
+    return (
+        event.message_id,
+        customer_id,
+        event.type,
+        event.name,
+        event.channel,
+        event.source,
+        db_timestamp(event.timestamp),
+        received_at,
+        event.user_id,
+        event.anonymous_id,
+        db_json(event.properties),
+        db_json(event.traits),
+        db_json(event.context),
+    )
 
 
 def merge_from_row(row: Any) -> MergeRecord:
