@@ -100,8 +100,9 @@ def _link_store(
     database: str | None, threshold: float | None, review: float | None, retrain: bool, as_json: bool
 ) -> None:
     from rapport.customers.linkage.proposals import link_store
+    from rapport.store.linkage import linkage_store
 
-    store = open_store(database)
+    store = linkage_store(open_store(database))
     report = link_store(store, auto_threshold=threshold, review_threshold=review, retrain=retrain)
     if as_json:
         print_json(report.as_dict())

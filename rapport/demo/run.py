@@ -12,6 +12,7 @@ from rapport.customers.identifiers import Identifier
 from rapport.customers.ingestion import ingest
 from rapport.customers.service import get_profile, merge_history
 from rapport.demo.firm import DemoFirm, generate_firm
+from rapport.demo.linkage import linkage_report
 from rapport.demo.report import stitching_quality
 from rapport.store.keys import create_key
 from rapport.store.store import Store
@@ -22,12 +23,15 @@ def run_demo(store: Store, customers: int = 3000, seed: int = 7, console: Consol
     say = console.print if console else (lambda *_: None)
     started = time.perf_counter()
     firm = generate_firm(customers=customers, seed=seed)
-    say(f"Generated the demo firm: {len(firm.events):,} events of {customers:,} people (seed {seed}) in {time.perf_counter() - started:.1f} s")
+    say(
+        f"Generated the demo firm: {len(firm.events):,} events of {customers:,} people (seed {seed}) in {time.perf_counter() - started:.1f} s"
+    )
     store.settings = store.settings.with_overrides(identifier_fields=dict(firm.identifier_fields))
     ingestion = _ingest(store, firm, console)
     report = {
         "ingestion": ingestion,
         "stitching": _stitching(store, firm),
+        "linkage": linkage_report(store, firm, say),
         "sample_profile": _sample_profile(store, firm),
         "write_key": create_key(store.engine, ["write"], "demo-collector")[1],
         "read_key": create_key(store.engine, ["read"], "demo-dashboard")[1],
@@ -41,7 +45,9 @@ def _ingest(store: Store, firm: DemoFirm, console: Console | None) -> dict[str, 
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=console) as progress:
             task = progress.add_task("Ingesting", total=len(firm.events))
-            result = ingest(store, firm.events, store.settings, source="demo", progress=lambda n: progress.advance(task, n))
+            result = ingest(
+                store, firm.events, store.settings, source="demo", progress=lambda n: progress.advance(task, n)
+            )
     else:
         result = ingest(store, firm.events, store.settings, source="demo")
     seconds = time.perf_counter() - started

@@ -8,6 +8,7 @@ not blocked on it. The prior (the share of pairs that match) comes from the EM s
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 from splink import DuckDBAPI, Linker, SettingsCreator
+from splink.internals.exceptions import SplinkException
 
 from rapport.customers.linkage.blocking import BlockingRule, choose_blocking_rules
 from rapport.customers.linkage.comparisons import comparisons_for
@@ -49,6 +51,7 @@ class LinkageModel:
         else:
             self.rules = [BlockingRule(tuple(k), 0) for k in settings.get("rapport_rule_keys", [])]
         self.settings = settings
+        self.skipped_sessions: list[str] = []
         self.linker = Linker(self._tables, _without_extras(settings), log_level=None)
 
     def _settings(self, rules: list[BlockingRule]) -> dict[str, Any]:
@@ -79,11 +82,19 @@ class LinkageModel:
             if not left and estimated:
                 continue
             say(f"EM on pairs blocked by {' + '.join(rule.keys)}")
-            self.linker.training.estimate_parameters_using_expectation_maximisation(
-                rule.sql(),
-                populate_probability_two_random_records_match_from_trained_values=True,
-                max_pairs=2e6,
-            )
+            before = copy.deepcopy(self.linker._settings_obj.core_model_settings)
+            try:
+                self.linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule.sql(),
+                    populate_probability_two_random_records_match_from_trained_values=True,
+                    max_pairs=2e6,
+                )
+            except (ValueError, SplinkException) as exc:
+                # Too few pairs, or a level no match ever reaches (m underflows): this session teaches nothing;
+                # the next rule's pairs may. Levels never estimated keep Splink's default m.
+                self.skipped_sessions.append(f"{' + '.join(rule.keys)}: {exc}")
+                self.linker._settings_obj.core_model_settings = before  # a failed session leaves it half-updated
+                continue
             estimated |= set(self.features) - _blocked_features(rule)
             if estimated >= set(self.features):
                 break
@@ -117,3 +128,16 @@ def _blocked_features(rule: BlockingRule) -> set[str]:
 
 def _without_extras(settings: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in settings.items() if not k.startswith("rapport_")}
+
+
+def level_labels(settings: dict[str, Any]) -> dict[str, dict[int, str]]:
+    """Per comparison, the label of each comparison vector value (-1 for null, then highest first)."""
+    out: dict[str, dict[int, str]] = {}
+    for comparison in settings.get("comparisons", []):
+        levels = comparison["comparison_levels"]
+        values = [lv for lv in levels if not lv.get("is_null_level")]
+        labels = {-1: "missing"}
+        for i, level in enumerate(values):
+            labels[len(values) - 1 - i] = str(level.get("label_for_charts", ""))
+        out[comparison["output_column_name"]] = labels
+    return out
