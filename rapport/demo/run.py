@@ -23,9 +23,7 @@ def run_demo(store: Store, customers: int = 3000, seed: int = 7, console: Consol
     say = console.print if console else (lambda *_: None)
     started = time.perf_counter()
     firm = generate_firm(customers=customers, seed=seed)
-    say(
-        f"Generated the demo firm: {len(firm.events):,} events of {customers:,} people (seed {seed}) in {time.perf_counter() - started:.1f} s"
-    )
+    say(f"Generated the demo firm: {len(firm.events):,} events of {customers:,} people (seed {seed}) in {time.perf_counter() - started:.1f} s")
     store.settings = store.settings.with_overrides(identifier_fields=dict(firm.identifier_fields))
     ingestion = _ingest(store, firm, console)
     report = {
@@ -45,9 +43,7 @@ def _ingest(store: Store, firm: DemoFirm, console: Console | None) -> dict[str, 
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=console) as progress:
             task = progress.add_task("Ingesting", total=len(firm.events))
-            result = ingest(
-                store, firm.events, store.settings, source="demo", progress=lambda n: progress.advance(task, n)
-            )
+            result = ingest(store, firm.events, store.settings, source="demo", progress=lambda n: progress.advance(task, n))
     else:
         result = ingest(store, firm.events, store.settings, source="demo")
     seconds = time.perf_counter() - started
