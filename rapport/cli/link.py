@@ -45,11 +45,12 @@ def link_command(
                 "Give --output FILE for the clusters (source, record_id, cluster_id, match_probability)."
             )
         files = read_people_files([p.expanduser() for p in inputs], id_column)
+        truth = read_labels(labels.expanduser(), files, id_column) if labels else None  # bad labels fail first
         progress, advance = progress_callback(STEPS, f"Linking {sum(len(f.frame) for f in files):,} records")
         with progress:
             run = link_people(files, id_column, threshold, advance)
         run.clusters.to_csv(output, index=False)
-        scores = score_linkage(run.assignment(), read_labels(labels, files, id_column)) if labels else None
+        scores = score_linkage(run.assignment(), truth) if truth is not None else None
     summary = _summary(run, output, scores)
     if as_json:
         print_json(summary)

@@ -44,6 +44,7 @@ class LinkageModel:
             for i, f in enumerate(frames)
         ]
         con = self.db_api.duckdb_con
+        con.execute("SET enable_progress_bar = false")  # the CLI draws its own (Rich) progress bar
         con.register("_rapport_all", pd.concat(frames, ignore_index=True))
         if settings is None:
             self.rules = choose_blocking_rules(con, "_rapport_all", features, self.records, self.link_only)
@@ -86,7 +87,6 @@ class LinkageModel:
             try:
                 self.linker.training.estimate_parameters_using_expectation_maximisation(
                     rule.sql(),
-                    populate_probability_two_random_records_match_from_trained_values=True,
                     max_pairs=2e6,
                 )
             except (ValueError, SplinkException) as exc:
@@ -98,7 +98,27 @@ class LinkageModel:
             estimated |= set(self.features) - _blocked_features(rule)
             if estimated >= set(self.features):
                 break
+        self._set_prior()
         advance(1)
+
+    def _set_prior(self) -> None:
+        """The share of all pairs that match, from the EM sessions whose own share is informative.
+
+        A session blocked on a near-unique identifier (a phone) sees almost only matches: its share is 1, whose
+        Bayes factor is infinite, so it says nothing about the whole population and is left out. With no
+        informative session the prior comes from the first blocking rule's pairs, assumed to find 80% of matches.
+        """
+        sessions = self.linker._em_training_sessions
+        useful = [s for s in sessions if 0 < s.core_model_settings.probability_two_random_records_match < 0.99]
+        if useful:
+            self.linker._em_training_sessions = useful
+            try:
+                self.linker._populate_probability_two_random_records_match_from_trained_values()
+            finally:
+                self.linker._em_training_sessions = sessions
+        prior = self.linker._settings_obj._probability_two_random_records_match
+        if not useful or not 0 < prior < 1:
+            self.linker.training.estimate_probability_two_random_records_match([self.rules[0].sql()], recall=0.8)
 
     def predict(self, threshold: float = 0.01) -> Any:
         """Scored pairs above ``threshold`` (a Splink frame: unique_id_l/r, match_probability, gamma_* …)."""
