@@ -68,7 +68,7 @@ def choose_blocking_rules(
     features: list[str],
     records: int,
     link_only: bool,
-    pairs_per_record: float = 50.0,
+    pairs_per_record: float = 20.0,
 ) -> list[BlockingRule]:
     """Rules under the pair budget, strongest first, refined by one more feature when a rule alone is too wide."""
     budget = max(pairs_per_record * records, 200_000)

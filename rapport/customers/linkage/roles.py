@@ -78,6 +78,10 @@ def _is_phone(value: str) -> bool:
     return bool(_PHONE_CHARS.match(value)) and 6 <= len(digits) <= 15
 
 
+def _looks_dialled(value: str) -> bool:
+    return value.startswith(("+", "0", "(")) or bool(re.search(r"\d[\s/\-]\d", value))
+
+
 def _is_date(value: str) -> bool:
     from rapport.customers.linkage.prepare import parse_date
 
@@ -129,8 +133,10 @@ def _role_from_name(column: str) -> str | None:
 
 def _role_from_content(values: pd.Series) -> str | None:
     """A role only content can tell apart with confidence; None for free text whose meaning needs a name."""
-    for role in (EMAIL, BIRTH_DATE, ID_NUMBER, PHONE):
+    for role in (EMAIL, BIRTH_DATE, PHONE, ID_NUMBER):
         test, share = _CONTENT[role]
+        if role == PHONE and _share(values, _looks_dialled) < 0.5:
+            continue  # bare digits could be any number; a phone is written with +, a leading 0 or separators
         if _share(values, test) >= max(share, 0.9):
             if role == ID_NUMBER and values.nunique() < 0.9 * len(values):
                 continue  # long numbers that repeat are codes (accounts, orders), not a person's own number
