@@ -100,11 +100,13 @@ def _print_scores(scores: LinkageScores) -> None:
 def _link_store(
     database: str | None, threshold: float | None, review: float | None, retrain: bool, as_json: bool
 ) -> None:
-    from rapport.customers.linkage.proposals import link_store
+    from rapport.customers.linkage.proposals import STORE_STEPS, link_store
     from rapport.store.linkage import linkage_store
 
     store = linkage_store(open_store(database))
-    report = link_store(store, auto_threshold=threshold, review_threshold=review, retrain=retrain)
+    progress, advance = progress_callback(STORE_STEPS, "Linking stored profiles")
+    with progress:
+        report = link_store(store, auto_threshold=threshold, review_threshold=review, retrain=retrain, progress=advance)
     if as_json:
         print_json(report.as_dict())
         return

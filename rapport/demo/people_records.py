@@ -25,9 +25,13 @@ COLUMNS = ("id", "first_name", "last_name", "birth_date", "street", "postcode", 
 
 
 def _coined(rng: random.Random, n: int, parts: tuple[int, int]) -> list[str]:
-    out = set()
-    while len(out) < n:
-        out.add("".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(*parts))).capitalize())
+    """``n`` distinct made-up names of ``parts`` syllables (fewer if the syllables cannot make that many)."""
+    syllables = sorted(set(_SYLLABLES))
+    possible = sum(len(syllables) ** k for k in range(parts[0], parts[1] + 1))
+    wanted = min(n, possible // 2)  # stay well inside the space, or drawing the last ones never ends
+    out: set[str] = set()
+    while len(out) < wanted:
+        out.add("".join(rng.choice(syllables) for _ in range(rng.randint(*parts))).capitalize())
     return sorted(out)
 
 
@@ -48,8 +52,8 @@ def _typo(rng: random.Random, text: str) -> str:
 class _Population:
     def __init__(self, rng: random.Random, people: int):
         self.rng = rng
-        self.first = list(FIRST_NAMES) + _coined(rng, max(200, people // 400), (2, 2))
-        self.last = list(LAST_NAMES) + _coined(rng, max(2000, people // 20), (2, 3))
+        self.first = list(FIRST_NAMES) + _coined(rng, max(200, people // 400), (2, 3))
+        self.last = list(LAST_NAMES) + _coined(rng, max(2000, people // 20), (2, 4))
         towns = [(c, p) for c, p, _ in CITIES] + [(t, rng.randint(1000, 99000)) for t in _coined(rng, 800, (2, 2))]
         self.towns = towns
         # Zipf-like: a few names are common, most are rare (as in a real register).

@@ -56,10 +56,11 @@ class LinkageModel:
         self.linker = Linker(self._tables, _without_extras(settings), log_level=None)
 
     def _settings(self, rules: list[BlockingRule]) -> dict[str, Any]:
+        predictions: list[Any] = [rule.sql() for rule in rules]  # Splink takes SQL strings as rules too
         creator = SettingsCreator(
             link_type="link_only" if self.link_only else "dedupe_only",
             comparisons=comparisons_for(self.features),
-            blocking_rules_to_generate_predictions=[rule.sql() for rule in rules],
+            blocking_rules_to_generate_predictions=predictions,
             retain_intermediate_calculation_columns=False,
             retain_matching_columns=True,
             max_iterations=20,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,7 @@ AUTO_MERGE = 0.99  # default: merge without asking at or above this match probab
 MIN_REVIEW, MAX_REVIEW = 0.2, 0.9  # the label-free review threshold stays in this band
 MIN_PROFILES = 50  # fewer linkable profiles cannot train the model (too few pairs to learn from)
 _FLOOR = 0.05
+STORE_STEPS = 4
 
 
 @dataclass
@@ -69,8 +71,12 @@ def link_store(
     review_threshold: float | None = None,
     retrain: bool = False,
     now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> StoreLinkageReport:
-    """Link new and changed profiles against the store; merge sure pairs, queue likely ones (idempotent)."""
+    """Link new and changed profiles against the store; merge sure pairs, queue likely ones (idempotent).
+
+    ``progress`` is advanced STORE_STEPS times: profiles read, model ready, pairs scored, proposals written."""
+    tick = progress or (lambda _: None)
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     auto = AUTO_MERGE if auto_threshold is None else _probability(auto_threshold, "--threshold")
@@ -80,7 +86,9 @@ def link_store(
     seen = store.linked_fingerprints()
     new = {cid for cid, fp in prints.items() if seen.get(cid) != fp}
     report = StoreLinkageReport(len(attributes), len(usable), len(new), auto_threshold=auto)
+    tick(1)
     if not new:
+        tick(STORE_STEPS - 1)
         report.seconds = round(time.perf_counter() - started, 2)
         return report
     if len(usable) < MIN_PROFILES:
@@ -90,7 +98,9 @@ def link_store(
         )
     frame = pd.DataFrame([{"unique_id": cid, **{c: a.get(c, "") for c in COLUMNS}} for cid, a in usable.items()])
     model_doc, report.trained = _model(store, frame, retrain, now)
+    tick(1)
     pairs = _score(frame, model_doc, new)
+    tick(1)
     report.pairs_scored = len(pairs)
     chosen = choose_threshold(pd.Series([p.probability for p in pairs], dtype=float).to_numpy(), floor=_FLOOR)
     review = review_threshold if review_threshold is not None else min(max(chosen.threshold, MIN_REVIEW), MAX_REVIEW)
@@ -98,6 +108,7 @@ def link_store(
     with store.transaction() as tx:
         _propose(tx, store.settings.kind_limits, pairs, report, now)
         tx.mark_linked({cid: prints[cid] for cid in new}, now)
+    tick(1)
     for merge in report.merges:
         notify_merged(merge["survivor_id"], merge["merged_id"])
     report.seconds = round(time.perf_counter() - started, 2)
