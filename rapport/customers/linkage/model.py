@@ -75,7 +75,7 @@ class LinkageModel:
         advance = tick or (lambda _: None)
         say("sampling non-matches (u)")
         self.linker.training.estimate_u_using_random_sampling(
-            max_pairs=min(5e6, max(1e6, self.records * 20)), seed=seed
+            max_pairs=min(5e6, max(2e5, self.records * 20)), seed=seed
         )
         advance(1)
         estimated: set[str] = set()
