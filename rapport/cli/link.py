@@ -25,7 +25,8 @@ def link_command(
     threshold: float | None = typer.Option(
         None,
         "--threshold",
-        help="Match probability cut-off (default: chosen from the model's probabilities, without labels)",
+        help="Match probability cut-off (default: chosen from the model's probabilities, without labels); with "
+        "--store, the merge-without-asking threshold (default 0.99; 1 queues every proposal for review)",
     ),
     store: bool = typer.Option(False, "--store", help="Link the stored profiles: merge sure pairs, queue the rest"),
     review_threshold: float | None = typer.Option(None, "--review-threshold", help="--store: queue pairs above this"),
