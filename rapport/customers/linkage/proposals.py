@@ -11,6 +11,7 @@ queue. A rejected review, or an undone linkage merge, is never proposed again.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -158,13 +159,18 @@ def _score(frame: pd.DataFrame, model_doc: dict[str, Any], new: set[str]) -> lis
         fields = {
             f: {
                 "level": labels[f].get(int(row[f"gamma_{f}"]), ""),
-                "left": row.get(f"{f}_l"),
-                "right": row.get(f"{f}_r"),
+                "left": _value(row.get(f"{f}_l")),
+                "right": _value(row.get(f"{f}_r")),
             }
             for f in features
         }
         out.append(_Pair(str(row["unique_id_l"]), str(row["unique_id_r"]), float(row["match_probability"]), fields))
     return sorted(out, key=lambda p: -p.probability)
+
+
+def _value(value: Any) -> str | None:
+    """A compared value as stored evidence: text, or None when missing (never NaN, which JSON cannot hold)."""
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
 def _propose(
