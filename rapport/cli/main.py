@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "rapport.cli.forecast",
     "rapport.cli.recognize",
     "rapport.cli.recommend",
+    "rapport.cli.link",
 ]
 
 for _module in COMMAND_MODULES:

@@ -198,3 +198,39 @@ offer_models = Table(
     Column("summary", JSONType, nullable=False),
     Column("payload", LargeBinary, nullable=False),
 )
+
+# ----- Probabilistic identity resolution (rapport.customers.linkage): which profiles were linked, and the review
+# queue of proposed merges. A review's row belongs to one side (customer_id); each side's attribute values sit in
+# its own row of linkage_review_values, so erasing either person removes what was shown of them.
+linkage_state = Table(
+    "linkage_state",
+    metadata,
+    Column("customer_id", String(32), primary_key=True),  # a profile (canonical id) when it was linked
+    Column("fingerprint", String(64), nullable=False),  # of the attributes compared: a change links it again
+    Column("linked_at", UTCDateTime, nullable=False),
+)
+
+linkage_reviews = Table(
+    "linkage_reviews",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), nullable=False, index=True),
+    Column("other_id", String(32), nullable=False, index=True),
+    Column("match_probability", Float, nullable=False),
+    Column("fields", JSONType, nullable=False),  # per attribute: how the two agreed (no values)
+    Column("status", String(16), nullable=False),  # pending | confirmed | rejected
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("merge_id", BigId, nullable=True),
+    Column("note", Text, nullable=True),
+    Index("ux_linkage_reviews_pair", "customer_id", "other_id", unique=True),
+    Index("ix_linkage_reviews_status", "status"),
+)
+
+linkage_review_values = Table(
+    "linkage_review_values",
+    metadata,
+    Column("review_id", BigId, primary_key=True),
+    Column("customer_id", String(32), primary_key=True),
+    Column("attributes", JSONType, nullable=False),
+)

@@ -1,0 +1,73 @@
+"""Splink comparisons for the features a file has, one per feature, chosen by the feature's role.
+
+Names: exact (with term-frequency adjustment, so a rare surname counts more than a common one), one edit, Jaro-Winkler
+similarity, the same sound (metaphone). Dates of birth: exact, one or two edits on YYYYMMDD (a typo or a transposed
+day and month). Addresses and towns: exact, then Jaro-Winkler bands. Codes and numbers: exact, then one edit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+
+from rapport.customers.linkage import roles as r
+from rapport.customers.linkage.prepare import PHONETIC_SUFFIX
+
+_TF_ROLES = {r.GIVEN_NAME, r.SURNAME, r.FULL_NAME, r.CITY, r.POSTCODE, r.ADDRESS}
+
+
+def _name(feature: str) -> list[Any]:
+    return [
+        cll.NullLevel(feature),
+        cll.ExactMatchLevel(feature).configure(tf_adjustment_column=feature),
+        cll.DamerauLevenshteinLevel(feature, 1),
+        cll.JaroWinklerLevel(feature, 0.9),
+        cll.ExactMatchLevel(feature + PHONETIC_SUFFIX).configure(label_for_charts="same sound"),
+        cll.JaroWinklerLevel(feature, 0.8),
+        cll.ElseLevel(),
+    ]
+
+
+def _text(feature: str, tf: bool) -> list[Any]:
+    exact = cll.ExactMatchLevel(feature)
+    return [
+        cll.NullLevel(feature),
+        exact.configure(tf_adjustment_column=feature) if tf else exact,
+        cll.JaroWinklerLevel(feature, 0.9),
+        cll.JaroWinklerLevel(feature, 0.75),
+        cll.ElseLevel(),
+    ]
+
+
+def _edits(feature: str, tf: bool, distances: tuple[int, ...]) -> list[Any]:
+    exact = cll.ExactMatchLevel(feature)
+    levels: list[Any] = [cll.NullLevel(feature), exact.configure(tf_adjustment_column=feature) if tf else exact]
+    levels += [cll.DamerauLevenshteinLevel(feature, d) for d in distances]
+    return [*levels, cll.ElseLevel()]
+
+
+def comparison_for(feature: str) -> Any:
+    """The Splink comparison of one feature (named by its role, see roles.feature_names)."""
+    role = r.role_of_feature(feature)
+    tf = role in _TF_ROLES
+    if role in r.NAME_ROLES:
+        levels = _name(feature)
+    elif role == r.BIRTH_DATE:
+        levels = _edits(feature, False, (1, 2))
+    elif role in (r.ADDRESS, r.CITY):
+        levels = _text(feature, tf)
+    elif role == r.EMAIL:
+        return cl.EmailComparison(feature)
+    elif role in (r.PHONE, r.ID_NUMBER, r.POSTCODE):
+        levels = _edits(feature, tf, (1,))
+    elif role == r.STREET_NUMBER:
+        levels = _edits(feature, False, (1,))
+    else:  # state, gender: equal or not
+        levels = _edits(feature, False, ())
+    return cl.CustomComparison(levels, output_column_name=feature, comparison_description=f"{role} comparison")
+
+
+def comparisons_for(features: list[str]) -> list[Any]:
+    return [comparison_for(feature) for feature in features]
