@@ -1,0 +1,188 @@
+"""The store as the decision engine sees it: a customer's needs, the decision log, outcomes and fresh events.
+
+``SqlDecisionStore`` is the Store with these reads and writes added; it shares the Store's engine, so the policy and
+respond functions that take a store accept it unchanged. Every read on the request path is an indexed look-up.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from rapport.customers.profile import ORDER_EVENTS
+from rapport.decide.decision import Decision
+from rapport.decide.outcomes import Outcome
+from rapport.errors import NotFound
+from rapport.recognize.need import Need
+from rapport.store.store import Store
+from rapport.store.tables import customers, decision_outcomes, decisions, events
+
+
+class SqlDecisionStore(Store):
+    """A Store with the decision log, outcomes, needs and recent-event reads that rapport.decide needs."""
+
+    @classmethod
+    def over(cls, store: Store) -> SqlDecisionStore:
+        """The same database as ``store`` (same engine and settings), seen through the decision engine's reads."""
+        if isinstance(store, SqlDecisionStore):
+            return store
+        return cls(store.settings, engine=store.engine)
+
+    # ----- needs ---------------------------------------------------------------------------------------------
+    def needs_of(self, customer_id: str) -> list[Need]:
+        from rapport.store.needs import read_needs
+
+        return read_needs(self.engine, customer_id)
+
+    # ----- decisions -----------------------------------------------------------------------------------------
+    def save_decision(self, decision: Decision) -> None:
+        data = decision.to_dict()
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(decisions).values(
+                    id=decision.id,
+                    customer_id=decision.customer_id,
+                    touchpoint=decision.situation.touchpoint,
+                    status=decision.status,
+                    experience=decision.experience,
+                    action=data["action"],
+                    reasons=data["reasons"],
+                    model_versions=data["model_versions"],
+                    need=data["need"],
+                    situation=data["situation"],
+                    trigger=decision.trigger,
+                    created_at=decision.created_at,
+                )
+            )
+
+    def get_decision(self, decision_id: str) -> Decision:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
+        if row is None:
+            raise NotFound(f"No decision {decision_id!r}; use the decision_id that POST /v1/decide returned.")
+        return _decision(row._mapping)
+
+    def decisions_of(self, customer_id: str, limit: int = 50) -> list[Decision]:
+        """The customer's latest decisions, newest first."""
+        query = (
+            select(decisions)
+            .where(decisions.c.customer_id == customer_id)
+            .order_by(decisions.c.created_at.desc(), decisions.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_decision(row._mapping) for row in conn.execute(query)]
+
+    # ----- outcomes ------------------------------------------------------------------------------------------
+    def decision_customer(self, decision_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            found = conn.scalar(select(decisions.c.customer_id).where(decisions.c.id == decision_id))
+        return None if found is None else str(found)
+
+    def insert_outcome(self, outcome: Outcome) -> tuple[Outcome, bool]:
+        """Insert unless this decision already has this outcome; the unique index settles races between retries."""
+        existing = self._outcome(outcome.decision_id, outcome.outcome)
+        if existing is not None:
+            return existing, False
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(decision_outcomes).values(**_outcome_row(outcome)))
+        except IntegrityError:
+            found = self._outcome(outcome.decision_id, outcome.outcome)
+            if found is None:
+                raise
+            return found, False
+        return outcome, True
+
+    def outcomes_of(self, decision_id: str) -> list[Outcome]:
+        query = (
+            select(decision_outcomes)
+            .where(decision_outcomes.c.decision_id == decision_id)
+            .order_by(decision_outcomes.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [_outcome(row._mapping) for row in conn.execute(query)]
+
+    def _outcome(self, decision_id: str, outcome: str) -> Outcome | None:
+        query = select(decision_outcomes).where(
+            decision_outcomes.c.decision_id == decision_id, decision_outcomes.c.outcome == outcome
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _outcome(row._mapping)
+
+    # ----- the customer's own history (the ranker's fallback) -------------------------------------------------
+    def frequent_items(self, customer_id: str, category: str | None, k: int) -> list[dict[str, Any]]:
+        """The items the customer ordered most often (in ``category`` if given), with counts and last order time."""
+        members = select(customers.c.id).where(customers.c.canonical_id == customer_id).scalar_subquery()
+        query = select(events.c.timestamp, events.c.properties).where(
+            events.c.customer_id.in_(members), events.c.type == "track", events.c.name.in_(ORDER_EVENTS)
+        )
+        counts: Counter[str] = Counter()
+        last: dict[str, datetime] = {}
+        with self.engine.connect() as conn:
+            for timestamp, properties in conn.execute(query):
+                for product in (properties or {}).get("products") or []:
+                    sku = product.get("sku") if isinstance(product, dict) else None
+                    if not isinstance(sku, str) or (category and product.get("category") != category):
+                        continue
+                    counts[sku] += 1
+                    last[sku] = max(last.get(sku, timestamp), timestamp)
+        ranked = sorted(counts, key=lambda sku: (-counts[sku], -last[sku].timestamp(), sku))[:k]
+        return [{"sku": sku, "count": counts[sku], "last_at": last[sku]} for sku in ranked]
+
+    # ----- fresh events (the event-driven trigger) -----------------------------------------------------------
+    def latest_events(self, record_id: str, n: int) -> list[dict[str, Any]]:
+        """The ``n`` events stored last for one customer record (by insertion order), newest first."""
+        query = (
+            select(events.c.id, events.c.message_id, events.c.name, events.c.properties, events.c.received_at)
+            .where(events.c.customer_id == record_id)
+            .order_by(events.c.id.desc())
+            .limit(n)
+        )
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def _decision(row: Any) -> Decision:
+    return Decision.from_dict(
+        {
+            "decision_id": row["id"],
+            "customer_id": row["customer_id"],
+            "situation": row["situation"],
+            "status": row["status"],
+            "experience": row["experience"],
+            "action": row["action"],
+            "reasons": row["reasons"],
+            "model_versions": row["model_versions"],
+            "need": row["need"],
+            "created_at": row["created_at"],
+            "trigger": row["trigger"],
+        }
+    )
+
+
+def _outcome_row(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "decision_id": outcome.decision_id,
+        "customer_id": outcome.customer_id,
+        "outcome": outcome.outcome,
+        "occurred_at": outcome.occurred_at,
+        "recorded_at": outcome.recorded_at,
+        "details": outcome.details,
+    }
+
+
+def _outcome(row: Any) -> Outcome:
+    return Outcome(
+        decision_id=row["decision_id"],
+        customer_id=row["customer_id"],
+        outcome=row["outcome"],
+        occurred_at=row["occurred_at"],
+        recorded_at=row["recorded_at"],
+        details=row["details"],
+    )
