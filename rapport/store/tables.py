@@ -12,8 +12,8 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
-    Index,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -170,4 +170,84 @@ needs = Table(
     Column("model_version", String(64), nullable=False),
     Column("computed_at", UTCDateTime, nullable=False),
     Index("ix_needs_due_at", "due_at"),
+)
+
+# ----- Decide (issue 6): the decision log, outcomes, consents, control levels, contact policy and contact log -----
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("customer_id", String(32), nullable=False),
+    Column("touchpoint", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # act | deferred | nothing_now
+    Column("experience", String(32), nullable=True),
+    Column("action", JSONType, nullable=True),
+    Column("reasons", JSONType, nullable=False),
+    Column("model_versions", JSONType, nullable=False),
+    Column("need", JSONType, nullable=True),
+    Column("situation", JSONType, nullable=False),
+    Column("trigger", String(16), nullable=False),  # api | event | cli
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_decisions_customer_time", "customer_id", "created_at"),
+)
+
+decision_outcomes = Table(
+    "decision_outcomes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("decision_id", String(32), nullable=False),
+    Column("customer_id", String(32), nullable=False, index=True),
+    Column("outcome", String(16), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("details", JSONType, nullable=True),
+    Index("ux_decision_outcomes_decision_outcome", "decision_id", "outcome", unique=True),
+)
+
+# Every consent change is a row (history kept); the latest row per customer and purpose is the one in force.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("granted", Boolean, nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("note", Text, nullable=True),
+    Index("ix_consents_customer_purpose", "customer_id", "purpose", "id"),
+)
+
+# Control levels: the customer's explicit choice and the level learned from outcomes, one row each per category.
+control_levels = Table(
+    "control_levels",
+    metadata,
+    Column("customer_id", String(32), primary_key=True),
+    Column("category", String(200), primary_key=True),
+    Column("source", String(16), primary_key=True),  # explicit | learned
+    Column("level", String(32), nullable=False),
+    Column("set_at", UTCDateTime, nullable=False),
+    Column("evidence", JSONType, nullable=True),
+)
+
+# A customer's own contact policy (absent: the firm's defaults from the settings).
+contact_policies = Table(
+    "contact_policies",
+    metadata,
+    Column("customer_id", String(32), primary_key=True),
+    Column("policy", JSONType, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Contacts actually made (or committed to a send time): the one budget every kind of message counts against.
+contact_log = Table(
+    "contact_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("mandatory", Boolean, nullable=False, default=False),
+    Index("ix_contact_log_customer_at", "customer_id", "at"),
 )
