@@ -38,6 +38,11 @@ class Decision:
     trigger: Trigger = "api"
 
     @property
+    def category(self) -> str | None:
+        """What the decision was about: the need's category, or its item when it names no category."""
+        return (self.need.category or self.need.item) if self.need else self.situation.category or self.situation.sku
+
+    @property
     def nothing_now(self) -> bool:
         return self.status == "nothing_now"
 

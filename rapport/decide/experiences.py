@@ -75,9 +75,12 @@ class _Step:
     ) -> None:
         self.store, self.customer_id, self.decision_id = store, customer_id, decision_id
         self.draft, self.now, self.rules, self.need = draft, now, rules, need
+        self._consents: dict[str, bool] | None = None
 
     def consents(self, purpose: str) -> bool:
-        return consent.has_consent(self.store, self.customer_id, purpose, self.now)
+        if self._consents is None:  # read once per decision: every purpose in one query
+            self._consents = consent.consents_in_force(self.store, self.customer_id, self.now)
+        return self._consents[consent.check_purpose(purpose)]
 
     # ----- automatic execution --------------------------------------------------------------------------------
     def automatic(self) -> bool:
@@ -224,6 +227,7 @@ class _Step:
         payload = {**action, "decision_id": self.decision_id}
         key = f"decide:{kind}:{self.customer_id}:{self.need.item or self.need.category}:{self.need.due_at:%Y-%m-%d}"
         queued = enqueue_action(self.store, self.customer_id, kind, plan.channel, payload, plan.send_at, key)
+        contact_policy.record_contact(self.store, self.customer_id, kind, plan.channel, plan.send_at, key=key)
         status = "act" if plan.status == "now" else "deferred"
         if status == "deferred":
             draft.reasons.append(f"deferred by the contact policy to {plan.send_at.isoformat()}: {plan.reason}")

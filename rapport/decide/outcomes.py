@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, get_args
 
+from rapport.decide.control import ControlStore, learn_control_level
 from rapport.errors import InvalidInput, NotFound
 
 OutcomeKind = Literal["accepted", "dismissed", "ignored", "cancelled", "complained", "converted"]
@@ -38,10 +39,10 @@ class Outcome:
         }
 
 
-class OutcomeLog(Protocol):
+class OutcomeLog(ControlStore, Protocol):
     """Where outcomes are kept (rapport.store.decisions implements it)."""
 
-    def decision_customer(self, decision_id: str) -> str | None: ...
+    def decision_subject(self, decision_id: str) -> tuple[str, str | None] | None: ...
 
     def insert_outcome(self, outcome: Outcome) -> tuple[Outcome, bool]: ...
 
@@ -58,7 +59,8 @@ def record_outcome(
 ) -> tuple[Outcome, bool]:
     """Record ``outcome`` for a logged decision; returns the stored outcome and whether this call created it.
 
-    Recording the same outcome for the same decision again returns the first record unchanged.
+    Recording the same outcome for the same decision again returns the first record unchanged. A new outcome
+    updates the control level learned for the decision's category (never towards automation).
     """
     if outcome not in OUTCOMES:
         raise InvalidInput(f"Outcome {outcome!r} is unknown; use one of {', '.join(OUTCOMES)}.")
@@ -66,8 +68,12 @@ def record_outcome(
         raise InvalidInput(f"occurred_at {occurred_at.isoformat()} has no time zone; send it in UTC ('…Z').")
     if details is not None and not isinstance(details, dict):
         raise InvalidInput(f"Outcome details {details!r} must be an object.")
-    customer_id = log.decision_customer(decision_id)
-    if customer_id is None:
+    subject = log.decision_subject(decision_id)
+    if subject is None:
         raise NotFound(f"No decision {decision_id!r}; use the decision_id that POST /v1/decide returned.")
+    customer_id, category = subject
     record = Outcome(decision_id, customer_id, outcome, occurred_at or now, now, details)  # type: ignore[arg-type]
-    return log.insert_outcome(record)
+    stored, created = log.insert_outcome(record)
+    if created and category is not None:
+        learn_control_level(log, customer_id, category, now)
+    return stored, created

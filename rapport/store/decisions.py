@@ -18,11 +18,12 @@ from rapport.decide.decision import Decision
 from rapport.decide.outcomes import Outcome
 from rapport.errors import NotFound
 from rapport.recognize.need import Need
+from rapport.store.consents import SqlPreferences
 from rapport.store.store import Store
 from rapport.store.tables import customers, decision_outcomes, decisions, events
 
 
-class SqlDecisionStore(Store):
+class SqlDecisionStore(SqlPreferences, Store):
     """A Store with the decision log, outcomes, needs and recent-event reads that rapport.decide needs."""
 
     @classmethod
@@ -47,6 +48,7 @@ class SqlDecisionStore(Store):
                     id=decision.id,
                     customer_id=decision.customer_id,
                     touchpoint=decision.situation.touchpoint,
+                    category=decision.category,
                     status=decision.status,
                     experience=decision.experience,
                     action=data["action"],
@@ -78,10 +80,12 @@ class SqlDecisionStore(Store):
             return [_decision(row._mapping) for row in conn.execute(query)]
 
     # ----- outcomes ------------------------------------------------------------------------------------------
-    def decision_customer(self, decision_id: str) -> str | None:
+    def decision_subject(self, decision_id: str) -> tuple[str, str | None] | None:
+        """The customer and the category a logged decision was about (None for an unknown decision)."""
+        query = select(decisions.c.customer_id, decisions.c.category).where(decisions.c.id == decision_id)
         with self.engine.connect() as conn:
-            found = conn.scalar(select(decisions.c.customer_id).where(decisions.c.id == decision_id))
-        return None if found is None else str(found)
+            found = conn.execute(query).first()
+        return None if found is None else (str(found[0]), found[1])
 
     def insert_outcome(self, outcome: Outcome) -> tuple[Outcome, bool]:
         """Insert unless this decision already has this outcome; the unique index settles races between retries."""

@@ -21,6 +21,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(32), primary_key=True),
         sa.Column("customer_id", sa.String(32), nullable=False),
         sa.Column("touchpoint", sa.String(32), nullable=False),
+        sa.Column("category", sa.String(200), nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("experience", sa.String(32), nullable=True),
         sa.Column("action", JSONType, nullable=True),
@@ -80,6 +81,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(32), nullable=False),
         sa.Column("at", UTCDateTime, nullable=False),
         sa.Column("mandatory", sa.Boolean, nullable=False),
+        sa.Column("action_key", sa.String(200), nullable=True, unique=True),
     )
     op.create_index("ix_contact_log_customer_at", "contact_log", ["customer_id", "at"])
 

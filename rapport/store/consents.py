@@ -1,0 +1,190 @@
+"""SQL for a customer's preferences: consents (with history), control levels, contact policy and the contact log.
+
+``SqlPreferences`` is mixed into ``SqlDecisionStore``; every read is one indexed look-up by customer id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from rapport.decide.consent import Consent
+from rapport.decide.contact_policy import Contact
+from rapport.decide.control import ControlSetting
+from rapport.store.tables import (
+    consents,
+    contact_log,
+    contact_policies,
+    control_levels,
+    customers,
+    decision_outcomes,
+    decisions,
+    events,
+)
+
+TRAIT_SCAN = 20  # identify calls read for traits.timezone, newest first
+
+
+class SqlPreferences:
+    """Consents, control levels, contact policies and the contact log of each customer."""
+
+    engine: Engine
+
+    # ----- consents -------------------------------------------------------------------------------------------
+    def consent_rows(self, customer_id: str) -> list[Consent]:
+        query = select(consents).where(consents.c.customer_id == customer_id).order_by(consents.c.id)
+        with self.engine.connect() as conn:
+            return [_consent(row._mapping) for row in conn.execute(query)]
+
+    def insert_consent(self, consent: Consent) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(consents).values(
+                    customer_id=consent.customer_id,
+                    purpose=consent.purpose,
+                    granted=consent.granted,
+                    source=consent.source,
+                    recorded_at=consent.recorded_at,
+                    note=consent.note,
+                )
+            )
+
+    # ----- control levels -------------------------------------------------------------------------------------
+    def control_rows(self, customer_id: str) -> list[ControlSetting]:
+        query = select(control_levels).where(control_levels.c.customer_id == customer_id)
+        with self.engine.connect() as conn:
+            return [_control(row._mapping) for row in conn.execute(query)]
+
+    def put_control_level(self, setting: ControlSetting) -> None:
+        key = (
+            (control_levels.c.customer_id == setting.customer_id)
+            & (control_levels.c.category == setting.category)
+            & (control_levels.c.source == setting.source)
+        )
+        values = {"level": setting.level, "set_at": setting.set_at, "evidence": setting.evidence}
+        with self.engine.begin() as conn:
+            if conn.execute(update(control_levels).where(key).values(**values)).rowcount == 0:
+                conn.execute(
+                    insert(control_levels).values(
+                        customer_id=setting.customer_id, category=setting.category, source=setting.source, **values
+                    )
+                )
+
+    def delete_control_level(self, customer_id: str, category: str, source: str) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                delete(control_levels).where(
+                    control_levels.c.customer_id == customer_id,
+                    control_levels.c.category == category,
+                    control_levels.c.source == source,
+                )
+            )
+        return result.rowcount > 0
+
+    def category_outcomes(self, customer_id: str, category: str, limit: int) -> list[tuple[str, str]]:
+        """(experience, outcome) of the customer's latest outcomes of decisions about ``category``, newest first."""
+        query = (
+            select(decisions.c.experience, decision_outcomes.c.outcome)
+            .join(decisions, decisions.c.id == decision_outcomes.c.decision_id)
+            .where(decision_outcomes.c.customer_id == customer_id, decisions.c.category == category)
+            .order_by(decision_outcomes.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(str(e), str(o)) for e, o in conn.execute(query) if e is not None]
+
+    # ----- contact policy and log -----------------------------------------------------------------------------
+    def contact_policy_row(self, customer_id: str) -> dict[str, Any] | None:
+        query = select(contact_policies.c.policy).where(contact_policies.c.customer_id == customer_id)
+        with self.engine.connect() as conn:
+            found = conn.scalar(query)
+        return dict(found) if found is not None else None
+
+    def put_contact_policy(self, customer_id: str, policy: dict[str, Any], at: datetime) -> None:
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(contact_policies)
+                .where(contact_policies.c.customer_id == customer_id)
+                .values(policy=policy, updated_at=at)
+            ).rowcount
+            if changed == 0:
+                conn.execute(insert(contact_policies).values(customer_id=customer_id, policy=policy, updated_at=at))
+
+    def customer_timezone(self, customer_id: str) -> str | None:
+        """traits.timezone from the customer's latest identify calls (any record of the profile)."""
+        members = select(customers.c.id).where(customers.c.canonical_id == customer_id).scalar_subquery()
+        query = (
+            select(events.c.traits)
+            .where(events.c.customer_id.in_(members), events.c.type == "identify")
+            .order_by(events.c.timestamp.desc())
+            .limit(TRAIT_SCAN)
+        )
+        with self.engine.connect() as conn:
+            for traits in conn.scalars(query):
+                zone = (traits or {}).get("timezone")
+                if isinstance(zone, str) and zone:
+                    return zone
+        return None
+
+    def contacts_between(self, customer_id: str, start: datetime, end: datetime) -> list[Contact]:
+        query = select(contact_log.c.kind, contact_log.c.channel, contact_log.c.at, contact_log.c.mandatory).where(
+            contact_log.c.customer_id == customer_id, contact_log.c.at > start, contact_log.c.at < end
+        )
+        with self.engine.connect() as conn:
+            return [Contact(kind, channel, at, bool(mandatory)) for kind, channel, at, mandatory in conn.execute(query)]
+
+    def insert_contact(self, customer_id: str, contact: Contact, key: str | None = None) -> bool:
+        """Count a contact; with ``key`` (the outbox idempotency key) only once. True if it was new."""
+        if key is not None:
+            with self.engine.connect() as conn:
+                if conn.scalar(select(contact_log.c.id).where(contact_log.c.action_key == key)) is not None:
+                    return False
+        row = {
+            "customer_id": customer_id,
+            "kind": contact.kind,
+            "channel": contact.channel,
+            "at": contact.at,
+            "mandatory": contact.mandatory,
+            "action_key": key,
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(contact_log).values(**row))
+        except IntegrityError:  # a concurrent retry counted it first
+            return False
+        return True
+
+    def forget_contacts(self, customer_id: str, keys: list[str]) -> int:
+        """Stop counting contacts whose queued messages were withdrawn before they went out."""
+        if not keys:
+            return 0
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                delete(contact_log).where(contact_log.c.customer_id == customer_id, contact_log.c.action_key.in_(keys))
+            )
+        return result.rowcount
+
+
+def _consent(row: Any) -> Consent:
+    return Consent(
+        customer_id=row["customer_id"],
+        purpose=row["purpose"],
+        granted=bool(row["granted"]),
+        source=row["source"],
+        recorded_at=row["recorded_at"],
+        note=row["note"],
+    )
+
+
+def _control(row: Any) -> ControlSetting:
+    return ControlSetting(
+        customer_id=row["customer_id"],
+        category=row["category"],
+        level=row["level"],
+        source=row["source"],
+        set_at=row["set_at"],
+        evidence=row["evidence"],
+    )
