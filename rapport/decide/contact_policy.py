@@ -277,6 +277,8 @@ def _full_cap(
     cap frees up only when a counted contact leaves the window, at its time plus the window.
     """
     for cap in caps:
+        if not cap.counts(channel):
+            continue
         times = [c.at for c in log if cap.counts(c.channel) and at - cap.window < c.at < at + cap.window]
         starts = [t for t in times if t <= at] + [at]
         if any(sum(1 for t in times if begin <= t < begin + cap.window) + 1 > cap.limit for begin in starts):

@@ -93,7 +93,7 @@ def control_level(store: ControlStore, customer_id: str, category: str) -> tuple
 
 def resolve_level(rows: list[ControlSetting], settings: Any, category: str) -> tuple[str, str]:
     """Explicit (category, then "*") over learned (category) over the firm's default."""
-    by_key = {(row.category, row.source): row.level for row in rows}
+    by_key = {(r.category, r.source): r.level for r in rows if r.source == "explicit" or r.level in LEARNABLE}
     for key in ((category, "explicit"), (ANY_CATEGORY, "explicit"), (category, "learned")):
         if key in by_key:
             return by_key[key], key[1]
