@@ -1,8 +1,8 @@
 """Decision routes: `POST /v1/decide`, `POST /v1/outcomes`, and reading logged decisions back.
 
-``install_decisions(app)`` adds the routes to an app made by ``rapport.api.app.create_app`` and, unless told not
-to, hooks the event-driven trigger into its ``after_ingest`` so that ingested level readings, orders and complaints
-lead to decisions within a second.
+``create_app`` includes the routes; ``install_decision_trigger(app)`` (``rapport serve`` calls it) hooks the
+event-driven trigger into the app's ``after_ingest`` so that ingested level readings, orders and complaints lead to
+decisions within a second.
 """
 
 from __future__ import annotations
@@ -111,16 +111,12 @@ def customer_decisions_route(
     return {"customer_id": canonical, "decisions": [d.to_dict() for d in store.decisions_of(canonical, limit)]}
 
 
-def install_decisions(
-    app: FastAPI, *, trigger: bool = True, refresh_needs: NeedsRefresh | None = None
-) -> DecisionTrigger | None:
-    """Add the decision routes to ``app``; with ``trigger``, decide on ingested need-changing events as well.
+def install_decision_trigger(app: FastAPI, refresh_needs: NeedsRefresh | None = None) -> DecisionTrigger:
+    """Decide on ingested need-changing events (level readings, orders, complaints) within a second.
 
-    The trigger chains after any ``after_ingest`` hook the app already has. Returns it (to wait on or stop).
+    The trigger chains after any ``after_ingest`` hook the app already has; needs are refreshed with
+    ``refresh_needs`` (default: Recognize's ``refresh_customer_needs``). Returns it (to wait on or stop).
     """
-    app.include_router(router)
-    if not trigger:
-        return None
     store = SqlDecisionStore.over(app.state.store)
     app.state.decision_store = store
     if refresh_needs is None:

@@ -142,11 +142,10 @@ def _stop_dependents(store: Any, change: ConsentChange, now: datetime) -> None:
         cancelled = cancel_pending_orders(store, consent.customer_id, now, reason)
         change.cancelled_orders = [order.id for order in cancelled]
     elif consent.purpose.startswith("contact:"):
-        from rapport.respond import outbox
+        from rapport.decide.contact_policy import release_contacts
+        from rapport.respond.outbox import withdraw_pending
 
-        withdraw = getattr(outbox, "withdraw_pending", None)
-        if withdraw is not None:
-            channel = consent.purpose.split(":", 1)[1]
-            change.withdrawn_actions = [
-                action.id for action in withdraw(store, consent.customer_id, channel, now, reason)
-            ]
+        channel = consent.purpose.split(":", 1)[1]
+        withdrawn = withdraw_pending(store, consent.customer_id, channel, now, reason)
+        change.withdrawn_actions = [action.id for action in withdrawn]
+        release_contacts(store, consent.customer_id, [action.idempotency_key for action in withdrawn])

@@ -117,6 +117,8 @@ class ContactStore(Protocol):
 
     def insert_contact(self, customer_id: str, contact: Contact, key: str | None = None) -> bool: ...
 
+    def forget_contacts(self, customer_id: str, keys: list[str]) -> int: ...
+
 
 # ----- the policy in force ----------------------------------------------------------------------------------------
 def policy_of(store: ContactStore, customer_id: str) -> ContactPolicy:
@@ -331,6 +333,11 @@ def record_contact(
     if at.tzinfo is None:
         raise InvalidInput(f"at={at.isoformat()} has no time zone; pass an aware UTC datetime.")
     return store.insert_contact(customer_id, Contact(kind, channel, at, mandatory), key)
+
+
+def release_contacts(store: ContactStore, customer_id: str, keys: list[str]) -> int:
+    """Give back the budget of queued contacts withdrawn before they went out (by outbox idempotency key)."""
+    return store.forget_contacts(customer_id, keys)
 
 
 def contact_cost(store: ContactStore, customer_id: str, now: datetime) -> float:
