@@ -53,6 +53,21 @@ class Settings:
     preferred_channels: tuple[str, ...] = ("app", "push", "email", "sms")
     # A contact the policy would defer by more than this is dropped instead (mandatory notices always wait).
     max_defer_hours: int = 72
+    # ----- Respond (issue 6) -----
+    # Where outbox actions are delivered (a signed webhook to the firm's systems); "" keeps them queued.
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_max_attempts: int = 5  # then the action goes to the dead letter
+    webhook_backoff_seconds: int = 30  # the wait after the first failed try, doubling after each further one
+    webhook_timeout_seconds: int = 10
+    # Channels that pull their actions (GET /v1/customers/{id}/actions) instead of receiving webhooks.
+    pull_channels: tuple[str, ...] = ("app", "store")
+    # Which connection architecture responds per offering: "sku:<sku>", "category:<category>" or "*".
+    fulfilment_routes: dict[str, str] = field(default_factory=lambda: {"*": "connected_retailer"})
+    # A TOML file with the catalogue, producer brand, providers, contributors and peers the adapters draw on.
+    fulfilment_file: str = ""
+    # Channels an automatic order's notice may go on, in order of preference (the contact policy picks one).
+    notice_channels: tuple[str, ...] = ("app", "push", "email", "sms")
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)

@@ -1,0 +1,266 @@
+"""The store as Respond sees it: orders, mandates, automatic orders, the audit log and the outbox.
+
+Rows go in and come out as plain dicts; rapport.respond turns them into its dataclasses. Every step a client or a
+worker may retry is settled by the database: unique keys make inserts idempotent, and a conditional UPDATE on the
+status claims each step of an automatic order or an outbox action, so two workers never take the same one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from rapport.customers.profile import ORDER_EVENTS
+from rapport.store.store import Store
+from rapport.store.tables import (
+    audit_log,
+    automatic_orders,
+    customers,
+    events,
+    identifiers,
+    mandates,
+    orders,
+    outbox_actions,
+)
+
+COUNTED_STATUSES = ("scheduled", "notified", "executing", "executed")  # what a monthly cap counts
+PENDING_STATUSES = ("scheduled", "notified", "executing")
+
+
+class MandateTransaction:
+    """Reads and the insert of one new automatic order, under a lock on its mandate (caps hold under races)."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def month_total(self, mandate_id: str, cap_month: str) -> float:
+        return _month_total(self.conn, mandate_id, cap_month)
+
+    def pending(self, mandate_id: str, sku: str) -> dict[str, Any] | None:
+        query = select(automatic_orders).where(
+            automatic_orders.c.mandate_id == mandate_id,
+            automatic_orders.c.sku == sku,
+            automatic_orders.c.status.in_(PENDING_STATUSES),
+        )
+        row = self.conn.execute(query.order_by(automatic_orders.c.created_at)).first()
+        return None if row is None else dict(row._mapping)
+
+    def insert(self, row: dict[str, Any]) -> None:
+        self.conn.execute(insert(automatic_orders).values(**row))
+
+
+class RespondStore(Store):
+    """A Store with the reads and writes of rapport.respond."""
+
+    @classmethod
+    def over(cls, store: Store) -> RespondStore:
+        """The same database as ``store`` (same engine and settings), seen through Respond's reads and writes."""
+        if isinstance(store, cls):
+            return store
+        return cls(store.settings, engine=store.engine)
+
+    # ----- generic ------------------------------------------------------------------------------------------
+    def _insert_once(self, table: Table, row: dict[str, Any], key: str) -> tuple[dict[str, Any], bool]:
+        """Insert ``row`` unless a row with the same ``key`` column exists; (the stored row, whether inserted)."""
+        if row.get(key) is not None:
+            found = self._one(table, key, row[key])
+            if found is not None:
+                return found, False
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(table).values(**row))
+        except IntegrityError:
+            found = self._one(table, key, row[key]) if row.get(key) is not None else None
+            if found is None:
+                raise
+            return found, False
+        return row, True
+
+    def _one(self, table: Table, column: str, value: Any) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(table).where(table.c[column] == value)).first()
+        return None if row is None else dict(row._mapping)
+
+    def _claim(self, table: Table, row_id: str, statuses: Iterable[str], values: dict[str, Any]) -> bool:
+        """Move one row on if (and only if) it is still in one of ``statuses``; True for the one caller that did."""
+        query = update(table).where(table.c.id == row_id, table.c.status.in_(list(statuses))).values(**values)
+        with self.engine.begin() as conn:
+            return conn.execute(query).rowcount == 1
+
+    def _rows(self, query: Any) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    # ----- the customer's history and identity ---------------------------------------------------------------
+    def order_history(self, customer_id: str, limit: int) -> list[dict[str, Any]]:
+        """The profile's latest order events (any channel, Rapport's own included), newest first."""
+        members = select(customers.c.id).where(customers.c.canonical_id == customer_id).scalar_subquery()
+        query = (
+            select(events.c.timestamp, events.c.properties)
+            .where(events.c.customer_id.in_(members), events.c.type == "track", events.c.name.in_(ORDER_EVENTS))
+            .order_by(events.c.timestamp.desc(), events.c.id.desc())
+            .limit(limit)
+        )
+        return self._rows(query)
+
+    def identity_of(self, customer_id: str) -> list[tuple[str, str]]:
+        """The profile's identifiers (kind, value), oldest first: how an event names this customer."""
+        members = select(customers.c.id).where(customers.c.canonical_id == customer_id).scalar_subquery()
+        query = (
+            select(identifiers.c.kind, identifiers.c.value)
+            .where(identifiers.c.customer_id.in_(members), identifiers.c.shared.is_(False))
+            .order_by(identifiers.c.first_seen)
+        )
+        return [(row["kind"], row["value"]) for row in self._rows(query)]
+
+    # ----- orders -------------------------------------------------------------------------------------------
+    def order_by_key(self, client_key: str) -> dict[str, Any] | None:
+        return self._one(orders, "client_key", client_key)
+
+    def insert_order(self, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        return self._insert_once(orders, row, "client_key")
+
+    def get_order(self, order_id: str) -> dict[str, Any] | None:
+        return self._one(orders, "id", order_id)
+
+    def orders_of(self, customer_id: str, limit: int) -> list[dict[str, Any]]:
+        query = select(orders).where(orders.c.customer_id == customer_id)
+        return self._rows(query.order_by(orders.c.placed_at.desc(), orders.c.id).limit(limit))
+
+    # ----- mandates -----------------------------------------------------------------------------------------
+    def insert_mandate(self, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        return self._insert_once(mandates, row, "client_key")
+
+    def get_mandate(self, mandate_id: str) -> dict[str, Any] | None:
+        return self._one(mandates, "id", mandate_id)
+
+    def mandates_of(self, customer_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        query = select(mandates).where(mandates.c.customer_id == customer_id)
+        if status is not None:
+            query = query.where(mandates.c.status == status)
+        return self._rows(query.order_by(mandates.c.created_at, mandates.c.id))
+
+    def claim_mandate(self, mandate_id: str, statuses: Iterable[str], values: dict[str, Any]) -> bool:
+        return self._claim(mandates, mandate_id, statuses, values)
+
+    # ----- automatic orders ---------------------------------------------------------------------------------
+    @contextmanager
+    def mandate_transaction(self, mandate_id: str) -> Iterator[MandateTransaction]:
+        """A transaction that holds the mandate's row lock (SQLite: the database write lock) until it ends."""
+        if self.dialect == "sqlite":
+            with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+                yield MandateTransaction(conn)
+        else:
+            with self.engine.begin() as conn:
+                conn.execute(select(mandates.c.id).where(mandates.c.id == mandate_id).with_for_update())
+                yield MandateTransaction(conn)
+
+    def month_total(self, mandate_id: str, cap_month: str) -> float:
+        with self.engine.connect() as conn:
+            return _month_total(conn, mandate_id, cap_month)
+
+    def get_automatic_order(self, order_id: str) -> dict[str, Any] | None:
+        return self._one(automatic_orders, "id", order_id)
+
+    def automatic_orders_of(
+        self, customer_id: str, statuses: Iterable[str] | None = None, mandate_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        query = select(automatic_orders).where(automatic_orders.c.customer_id == customer_id)
+        if statuses is not None:
+            query = query.where(automatic_orders.c.status.in_(list(statuses)))
+        if mandate_id is not None:
+            query = query.where(automatic_orders.c.mandate_id == mandate_id)
+        return self._rows(query.order_by(automatic_orders.c.created_at, automatic_orders.c.id))
+
+    def claim_automatic_order(self, order_id: str, statuses: Iterable[str], values: dict[str, Any]) -> bool:
+        return self._claim(automatic_orders, order_id, statuses, values)
+
+    def automatic_orders_due(self, status: str, column: str, before: datetime, limit: int) -> list[dict[str, Any]]:
+        """Orders in ``status`` whose ``column`` time has come, oldest first."""
+        query = select(automatic_orders).where(
+            automatic_orders.c.status == status, automatic_orders.c[column] <= before
+        )
+        return self._rows(query.order_by(automatic_orders.c[column], automatic_orders.c.id).limit(limit))
+
+    # ----- audit --------------------------------------------------------------------------------------------
+    def append_audit(self, row: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(audit_log).values(**row))
+
+    def audit_of(self, customer_id: str, limit: int) -> list[dict[str, Any]]:
+        query = select(audit_log).where(audit_log.c.customer_id == customer_id)
+        return self._rows(query.order_by(audit_log.c.id).limit(limit))
+
+    # ----- outbox -------------------------------------------------------------------------------------------
+    def insert_action(self, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        return self._insert_once(outbox_actions, row, "idempotency_key")
+
+    def get_action(self, action_id: str) -> dict[str, Any] | None:
+        return self._one(outbox_actions, "id", action_id)
+
+    def actions_of(
+        self, customer_id: str, statuses: Iterable[str], channels: Iterable[str] | None = None
+    ) -> list[dict[str, Any]]:
+        query = select(outbox_actions).where(
+            outbox_actions.c.customer_id == customer_id, outbox_actions.c.status.in_(list(statuses))
+        )
+        if channels is not None:
+            query = query.where(outbox_actions.c.channel.in_(list(channels)))
+        return self._rows(query.order_by(outbox_actions.c.send_at, outbox_actions.c.id))
+
+    def claim_action(self, action_id: str, statuses: Iterable[str], values: dict[str, Any]) -> bool:
+        return self._claim(outbox_actions, action_id, statuses, values)
+
+    def lease_due_actions(
+        self, now: datetime, skip_channels: Iterable[str], worker: str, lease_until: datetime, limit: int
+    ) -> list[dict[str, Any]]:
+        """Lease up to ``limit`` due webhook actions to ``worker``; each is leased by one worker at a time."""
+        query = (
+            select(outbox_actions.c.id)
+            .where(
+                outbox_actions.c.status == "pending",
+                outbox_actions.c.send_at <= now,
+                outbox_actions.c.next_attempt_at <= now,
+                outbox_actions.c.channel.not_in(list(skip_channels)),
+                (outbox_actions.c.lease_until.is_(None)) | (outbox_actions.c.lease_until < now),
+            )
+            .order_by(outbox_actions.c.next_attempt_at, outbox_actions.c.id)
+            .limit(limit)
+        )
+        leased: list[dict[str, Any]] = []
+        for row in self._rows(query):
+            claim = (
+                update(outbox_actions)
+                .where(
+                    outbox_actions.c.id == row["id"],
+                    outbox_actions.c.status == "pending",
+                    (outbox_actions.c.lease_until.is_(None)) | (outbox_actions.c.lease_until < now),
+                )
+                .values(lease_until=lease_until, leased_by=worker)
+            )
+            with self.engine.begin() as conn:
+                if conn.execute(claim).rowcount == 1:
+                    leased.append(
+                        dict(
+                            conn.execute(select(outbox_actions).where(outbox_actions.c.id == row["id"])).one()._mapping
+                        )
+                    )
+        return leased
+
+    def actions_in(self, status: str, limit: int) -> list[dict[str, Any]]:
+        query = select(outbox_actions).where(outbox_actions.c.status == status)
+        return self._rows(query.order_by(outbox_actions.c.created_at, outbox_actions.c.id).limit(limit))
+
+
+def _month_total(conn: Connection, mandate_id: str, cap_month: str) -> float:
+    query = select(func.coalesce(func.sum(automatic_orders.c.amount), 0.0)).where(
+        automatic_orders.c.mandate_id == mandate_id,
+        automatic_orders.c.cap_month == cap_month,
+        automatic_orders.c.status.in_(COUNTED_STATUSES),
+    )
+    return float(conn.scalar(query) or 0.0)
