@@ -19,11 +19,12 @@ from rapport.decide.outcomes import Outcome
 from rapport.errors import NotFound
 from rapport.recognize.need import Need
 from rapport.store.consents import SqlPreferences
+from rapport.store.respond import RespondStore
 from rapport.store.store import Store
 from rapport.store.tables import customers, decision_outcomes, decisions, events
 
 
-class SqlDecisionStore(SqlPreferences, Store):
+class SqlDecisionStore(SqlPreferences, RespondStore):
     """A Store with the decision log, outcomes, needs and recent-event reads that rapport.decide needs."""
 
     @classmethod
