@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from rapport.decide.consent import has_consent
 from rapport.errors import Conflict, InvalidInput, NotFound
 from rapport.respond import audit
 from rapport.respond.mandates import Mandate, MandateStore, get_mandate
@@ -99,6 +100,8 @@ def schedule_automatic_order(
     mandate = get_mandate(store, customer_id, mandate_id)
     if mandate.status != "active":
         raise Conflict(f"Mandate {mandate_id} is {mandate.status}; the customer must grant a new one.")
+    if not has_consent(store, customer_id, "automatic_execution", now):
+        raise Conflict(f"Customer {customer_id} has not consented to automatic_execution; no automatic order.")
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 10_000:
         raise InvalidInput(f"Quantity {quantity!r} must be a whole number from 1 to 10000.")
     usual = usual_order(store, customer_id, sku=sku)
