@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "rapport.cli.demo",
     "rapport.cli.next_basket",
     "rapport.cli.forecast",
+    "rapport.cli.respond",
 ]
 
 for _module in COMMAND_MODULES:
