@@ -83,11 +83,16 @@ def check_purpose(purpose: str) -> str:
 
 def consents_in_force(store: ConsentStore, customer_id: str, now: datetime) -> dict[str, bool]:
     """Every purpose and whether it is consented at ``now`` (the latest record at or before ``now`` wins)."""
-    found = {purpose: False for purpose in PURPOSES}
-    for purpose in store.settings.presumed_consents:
+    return in_force(store.consent_rows(customer_id), store.settings, now)
+
+
+def in_force(records: list[Consent], settings: Any, now: datetime) -> dict[str, bool]:
+    """Every purpose and whether ``records`` (oldest first) consent to it at ``now``, presumptions included."""
+    found = dict.fromkeys(PURPOSES, False)
+    for purpose in settings.presumed_consents:
         if purpose in found and purpose not in NEVER_PRESUMED:
             found[purpose] = True
-    for record in store.consent_rows(customer_id):  # oldest first
+    for record in records:
         if record.recorded_at <= now:
             found[record.purpose] = record.granted
     return found

@@ -109,9 +109,9 @@ class ContactStore(Protocol):
 
     def contact_policy_row(self, customer_id: str) -> dict[str, Any] | None: ...
 
-    def put_contact_policy(self, customer_id: str, policy: dict[str, Any], at: datetime) -> None: ...
+    def contact_policy(self, customer_id: str) -> ContactPolicy: ...
 
-    def customer_timezone(self, customer_id: str) -> str | None: ...
+    def put_contact_policy(self, customer_id: str, policy: dict[str, Any], at: datetime) -> None: ...
 
     def contacts_between(self, customer_id: str, start: datetime, end: datetime) -> list[Contact]: ...
 
@@ -123,20 +123,27 @@ class ContactStore(Protocol):
 # ----- the policy in force ----------------------------------------------------------------------------------------
 def policy_of(store: ContactStore, customer_id: str) -> ContactPolicy:
     """The firm's defaults with the customer's own settings over them; the time zone falls back to traits.timezone."""
-    settings = store.settings
-    own = store.contact_policy_row(customer_id) or {}
+    return store.contact_policy(customer_id)
+
+
+def policy_from(settings: Any, own: dict[str, Any], traits_zone: str | None) -> ContactPolicy:
+    """The policy from the firm's settings, the customer's own fields and the time zone in their traits."""
     caps = own.get("caps")
-    timezone = own.get("timezone") or store.customer_timezone(customer_id) or settings.default_timezone
+    timezone = own.get("timezone") or traits_zone or settings.default_timezone
     return ContactPolicy(
-        caps=tuple(parse_cap(c) for c in caps)
-        if caps is not None
-        else tuple(parse_cap(c) for c in settings.contact_caps),
+        caps=tuple(parse_cap(c) for c in (caps if caps is not None else settings.contact_caps)),
         quiet_hours=parse_quiet_hours(own.get("quiet_hours", settings.quiet_hours)),
         timezone=check_timezone(timezone),
         preferred_channels=tuple(own.get("preferred_channels") or settings.preferred_channels),
         max_defer=timedelta(hours=float(settings.max_defer_hours)),
         customised=tuple(sorted(own)),
     )
+
+
+def contacts_window(policy: ContactPolicy, now: datetime, mandatory: bool = False) -> tuple[datetime, datetime]:
+    """The stretch of the contact log that planning a contact at ``now`` must see."""
+    horizon = MANDATORY_HORIZON if mandatory else policy.max_defer
+    return now - widest_window(policy), now + horizon + widest_window(policy)
 
 
 def set_contact_policy(store: ContactStore, customer_id: str, changes: dict[str, Any], now: datetime) -> ContactPolicy:
@@ -224,9 +231,17 @@ def plan_contact(
     if not channels:
         raise InvalidInput(f"No channel to plan a {kind} contact on; pass the channels the customer consented to.")
     policy = policy_of(store, customer_id)
+    log = store.contacts_between(customer_id, *contacts_window(policy, now, mandatory))
+    return plan_with(policy, log, channels, now, mandatory)
+
+
+def plan_with(
+    policy: ContactPolicy, log: list[Contact], channels: list[str] | tuple[str, ...], now: datetime, mandatory: bool
+) -> ContactPlan:
+    """:func:`plan_contact` on a policy and a contact log already read (``log`` covers ``contacts_window``)."""
+    if not channels:
+        raise InvalidInput("No channel to plan a contact on; pass the channels the customer consented to.")
     horizon = MANDATORY_HORIZON if mandatory else policy.max_defer
-    widest = max((cap.window for cap in policy.caps), default=timedelta(0))
-    log = store.contacts_between(customer_id, now - widest, now + horizon + widest)
     zone = ZoneInfo(policy.timezone)
     ranked = sorted(
         channels, key=lambda c: policy.preferred_channels.index(c) if c in policy.preferred_channels else 99
@@ -343,7 +358,9 @@ def release_contacts(store: ContactStore, customer_id: str, keys: list[str]) -> 
 def contact_cost(store: ContactStore, customer_id: str, now: datetime) -> float:
     """Fatigue in [0, 1]: how much of the tightest cap the contacts around ``now`` already use."""
     policy = policy_of(store, customer_id)
-    return fatigue(policy, store.contacts_between(customer_id, now - _widest(policy), now + _widest(policy)), now)
+    return fatigue(
+        policy, store.contacts_between(customer_id, now - widest_window(policy), now + widest_window(policy)), now
+    )
 
 
 def fatigue(policy: ContactPolicy, log: list[Contact], now: datetime) -> float:
@@ -355,5 +372,5 @@ def fatigue(policy: ContactPolicy, log: list[Contact], now: datetime) -> float:
     return worst
 
 
-def _widest(policy: ContactPolicy) -> timedelta:
+def widest_window(policy: ContactPolicy) -> timedelta:
     return max((cap.window for cap in policy.caps), default=timedelta(0))

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from rapport.decide.decision import Decision, DecisionStatus, Experience, Trigger, new_decision_id
 from rapport.decide.situations import Situation
+from rapport.decide.state import CustomerState
 from rapport.errors import InvalidInput
 from rapport.recognize.need import Need
 
@@ -52,9 +53,7 @@ class DecisionStore(Protocol):
     @property
     def settings(self) -> Any: ...
 
-    def canonical_id(self, customer_id: str) -> str: ...
-
-    def needs_of(self, customer_id: str) -> list[Need]: ...
+    def customer_state(self, customer_id: str, now: datetime, outbound: bool) -> CustomerState: ...
 
     def save_decision(self, decision: Decision) -> None: ...
 
@@ -97,12 +96,13 @@ def decide(
         raise InvalidInput(f"now={now.isoformat()} has no time zone; pass an aware UTC datetime.")
     from rapport.decide.experiences import carry_out  # the experiences call Part A and B; imported when needed
 
-    customer_id = store.canonical_id(customer_id)
+    state = store.customer_state(customer_id, now, outbound=not situation.inbound)
+    customer_id = state.customer_id
     decision_id = new_decision_id()
     draft = _Draft(situation, [], {"decide": DECIDE_VERSION})
-    _choose_need(draft, store.needs_of(customer_id), now, rules)
+    _choose_need(draft, state.needs, now, rules)
     if not draft.settled:
-        carry_out(store, customer_id, decision_id, draft, now, rules)
+        carry_out(store, state, decision_id, draft, now, rules)
     decision = Decision(
         id=decision_id,
         customer_id=customer_id,

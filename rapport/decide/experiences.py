@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from rapport.decide import consent, contact_policy, control
+from rapport.decide import contact_policy
 from rapport.errors import RapportError
 from rapport.recognize.need import Need
 from rapport.respond import automatic, mandates, reorder
@@ -19,12 +19,13 @@ from rapport.respond.outbox import enqueue_action
 
 if TYPE_CHECKING:
     from rapport.decide.engine import DecisionRules, DecisionStore, _Draft
+    from rapport.decide.state import CustomerState
 
 FALLBACK_RANKER = "fallback:own-frequent-items"
 
 
 def carry_out(
-    store: DecisionStore, customer_id: str, decision_id: str, draft: _Draft, now: datetime, rules: DecisionRules
+    store: DecisionStore, state: CustomerState, decision_id: str, draft: _Draft, now: datetime, rules: DecisionRules
 ) -> None:
     """Turn the chosen need into an action (or nothing now), following the customer's control level."""
     from rapport.decide.engine import EXPERIENCE_OF_LEVEL
@@ -35,10 +36,10 @@ def carry_out(
         _service_first(draft, need)
         return
     category = need.category or need.item or "default"
-    level, source = control.control_level(store, customer_id, category)
+    level, source = state.control_level(category)
     draft.experience = EXPERIENCE_OF_LEVEL[level]
     draft.reasons.append(f"control level for {category}: {level} ({source}) → {draft.experience}")
-    step = _Step(store, customer_id, decision_id, draft, now, rules, need)
+    step = _Step(store, state, decision_id, draft, now, rules, need)
     if draft.experience == "automatic_execution" and not step.automatic():
         draft.experience = "coach_behavior"
     if draft.settled:
@@ -66,21 +67,18 @@ class _Step:
     def __init__(
         self,
         store: DecisionStore,
-        customer_id: str,
+        state: CustomerState,
         decision_id: str,
         draft: _Draft,
         now: datetime,
         rules: DecisionRules,
         need: Need,
     ) -> None:
-        self.store, self.customer_id, self.decision_id = store, customer_id, decision_id
+        self.store, self.state, self.customer_id, self.decision_id = store, state, state.customer_id, decision_id
         self.draft, self.now, self.rules, self.need = draft, now, rules, need
-        self._consents: dict[str, bool] | None = None
 
     def consents(self, purpose: str) -> bool:
-        if self._consents is None:  # read once per decision: every purpose in one query
-            self._consents = consent.consents_in_force(self.store, self.customer_id, self.now)
-        return self._consents[consent.check_purpose(purpose)]
+        return self.state.consents(purpose, self.now)
 
     # ----- automatic execution --------------------------------------------------------------------------------
     def automatic(self) -> bool:
@@ -212,7 +210,9 @@ class _Step:
         if not allowed:
             draft.nothing("no contact consent on any channel")
             return
-        cost = contact_policy.contact_cost(self.store, self.customer_id, self.now)
+        policy, log = self.state.policy, self.state.contacts
+        assert policy is not None, "an outbound decision reads the contact policy with the customer's state"
+        cost = contact_policy.fatigue(policy, log, self.now)
         net = draft.value - rules.fatigue_weight * cost
         if net < rules.contact_threshold:
             draft.nothing(
@@ -220,7 +220,7 @@ class _Step:
                 f"is below {rules.contact_threshold}"
             )
             return
-        plan = contact_policy.plan_contact(self.store, self.customer_id, kind, allowed, self.now, mandatory=False)
+        plan = contact_policy.plan_with(policy, log, allowed, self.now, mandatory=False)
         if plan.status == "dropped":
             draft.nothing(f"the contact policy dropped the {kind}: {plan.reason}")
             return

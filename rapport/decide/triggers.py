@@ -32,6 +32,8 @@ DecisionListener = Callable[[Decision, float], None]
 class TriggerStore(DecisionStore, Protocol):
     """The decision store plus the read of the events stored last for one customer record."""
 
+    def canonical_id(self, customer_id: str) -> str: ...
+
     def latest_events(self, record_id: str, n: int) -> list[dict[str, Any]]: ...
 
 

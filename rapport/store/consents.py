@@ -5,14 +5,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from rapport.decide.consent import Consent
-from rapport.decide.contact_policy import Contact
+from rapport.decide.contact_policy import Contact, ContactPolicy, policy_from
 from rapport.decide.control import ControlSetting
 from rapport.store.tables import (
     consents,
@@ -29,15 +31,27 @@ TRAIT_SCAN = 20  # identify calls read for traits.timezone, newest first
 
 
 class SqlPreferences:
-    """Consents, control levels, contact policies and the contact log of each customer."""
+    """Consents, control levels, contact policies and the contact log of each customer.
+
+    The reads take an optional open connection, so that a decision asks all its questions on one.
+    """
 
     engine: Engine
+    settings: Any
+
+    @contextmanager
+    def _reading(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+            return
+        with self.engine.connect() as opened:
+            yield opened
 
     # ----- consents -------------------------------------------------------------------------------------------
-    def consent_rows(self, customer_id: str) -> list[Consent]:
+    def consent_rows(self, customer_id: str, conn: Connection | None = None) -> list[Consent]:
         query = select(consents).where(consents.c.customer_id == customer_id).order_by(consents.c.id)
-        with self.engine.connect() as conn:
-            return [_consent(row._mapping) for row in conn.execute(query)]
+        with self._reading(conn) as reader:
+            return [_consent(row._mapping) for row in reader.execute(query)]
 
     def insert_consent(self, consent: Consent) -> None:
         with self.engine.begin() as conn:
@@ -53,10 +67,10 @@ class SqlPreferences:
             )
 
     # ----- control levels -------------------------------------------------------------------------------------
-    def control_rows(self, customer_id: str) -> list[ControlSetting]:
+    def control_rows(self, customer_id: str, conn: Connection | None = None) -> list[ControlSetting]:
         query = select(control_levels).where(control_levels.c.customer_id == customer_id)
-        with self.engine.connect() as conn:
-            return [_control(row._mapping) for row in conn.execute(query)]
+        with self._reading(conn) as reader:
+            return [_control(row._mapping) for row in reader.execute(query)]
 
     def put_control_level(self, setting: ControlSetting) -> None:
         key = (
@@ -97,11 +111,18 @@ class SqlPreferences:
             return [(str(e), str(o)) for e, o in conn.execute(query) if e is not None]
 
     # ----- contact policy and log -----------------------------------------------------------------------------
-    def contact_policy_row(self, customer_id: str) -> dict[str, Any] | None:
+    def contact_policy_row(self, customer_id: str, conn: Connection | None = None) -> dict[str, Any] | None:
         query = select(contact_policies.c.policy).where(contact_policies.c.customer_id == customer_id)
-        with self.engine.connect() as conn:
-            found = conn.scalar(query)
+        with self._reading(conn) as reader:
+            found = reader.scalar(query)
         return dict(found) if found is not None else None
+
+    def contact_policy(self, customer_id: str, conn: Connection | None = None) -> ContactPolicy:
+        """The policy in force: the firm's defaults, the customer's own fields, the time zone in their traits."""
+        with self._reading(conn) as reader:
+            own = self.contact_policy_row(customer_id, reader) or {}
+            traits_zone = None if own.get("timezone") else self.customer_timezone(customer_id, reader)
+        return policy_from(self.settings, own, traits_zone)
 
     def put_contact_policy(self, customer_id: str, policy: dict[str, Any], at: datetime) -> None:
         with self.engine.begin() as conn:
@@ -113,7 +134,7 @@ class SqlPreferences:
             if changed == 0:
                 conn.execute(insert(contact_policies).values(customer_id=customer_id, policy=policy, updated_at=at))
 
-    def customer_timezone(self, customer_id: str) -> str | None:
+    def customer_timezone(self, customer_id: str, conn: Connection | None = None) -> str | None:
         """traits.timezone from the customer's latest identify calls (any record of the profile)."""
         members = select(customers.c.id).where(customers.c.canonical_id == customer_id).scalar_subquery()
         query = (
@@ -122,26 +143,24 @@ class SqlPreferences:
             .order_by(events.c.timestamp.desc())
             .limit(TRAIT_SCAN)
         )
-        with self.engine.connect() as conn:
-            for traits in conn.scalars(query):
+        with self._reading(conn) as reader:
+            for traits in reader.scalars(query):
                 zone = (traits or {}).get("timezone")
                 if isinstance(zone, str) and zone:
                     return zone
         return None
 
-    def contacts_between(self, customer_id: str, start: datetime, end: datetime) -> list[Contact]:
+    def contacts_between(
+        self, customer_id: str, start: datetime, end: datetime, conn: Connection | None = None
+    ) -> list[Contact]:
         query = select(contact_log.c.kind, contact_log.c.channel, contact_log.c.at, contact_log.c.mandatory).where(
             contact_log.c.customer_id == customer_id, contact_log.c.at > start, contact_log.c.at < end
         )
-        with self.engine.connect() as conn:
-            return [Contact(kind, channel, at, bool(mandatory)) for kind, channel, at, mandatory in conn.execute(query)]
+        with self._reading(conn) as reader:
+            return [Contact(kind, channel, at, bool(m)) for kind, channel, at, m in reader.execute(query)]
 
     def insert_contact(self, customer_id: str, contact: Contact, key: str | None = None) -> bool:
         """Count a contact; with ``key`` (the outbox idempotency key) only once. True if it was new."""
-        if key is not None:
-            with self.engine.connect() as conn:
-                if conn.scalar(select(contact_log.c.id).where(contact_log.c.action_key == key)) is not None:
-                    return False
         row = {
             "customer_id": customer_id,
             "kind": contact.kind,
@@ -153,7 +172,7 @@ class SqlPreferences:
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(contact_log).values(**row))
-        except IntegrityError:  # a concurrent retry counted it first
+        except IntegrityError:  # this key is counted already (a retried enqueue)
             return False
         return True
 

@@ -14,11 +14,14 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from rapport.customers.profile import ORDER_EVENTS
+from rapport.decide.contact_policy import contacts_window
 from rapport.decide.decision import Decision
 from rapport.decide.outcomes import Outcome
+from rapport.decide.state import CustomerState
 from rapport.errors import NotFound
 from rapport.recognize.need import Need
 from rapport.store.consents import SqlPreferences
+from rapport.store.needs import read_needs
 from rapport.store.respond import RespondStore
 from rapport.store.store import Store
 from rapport.store.tables import customers, decision_outcomes, decisions, events
@@ -36,9 +39,27 @@ class SqlDecisionStore(SqlPreferences, RespondStore):
 
     # ----- needs ---------------------------------------------------------------------------------------------
     def needs_of(self, customer_id: str) -> list[Need]:
-        from rapport.store.needs import read_needs
-
         return read_needs(self.engine, customer_id)
+
+    def customer_state(self, customer_id: str, now: datetime, outbound: bool) -> CustomerState:
+        """Everything a decision reads about the customer, on one connection (the profile id resolved first)."""
+        with self.engine.connect() as conn:
+            canonical = conn.scalar(select(customers.c.canonical_id).where(customers.c.id == customer_id))
+            if canonical is None:
+                raise NotFound(
+                    f"No customer {customer_id!r}; look one up by e-mail with `rapport customer show EMAIL`."
+                )
+            state = CustomerState(
+                canonical,
+                self.settings,
+                needs=read_needs(self.engine, canonical),
+                control_rows=self.control_rows(canonical, conn),
+                consent_rows=self.consent_rows(canonical, conn),
+            )
+            if outbound:
+                state.policy = self.contact_policy(canonical, conn)
+                state.contacts = self.contacts_between(canonical, *contacts_window(state.policy, now), conn)
+        return state
 
     # ----- decisions -----------------------------------------------------------------------------------------
     def save_decision(self, decision: Decision) -> None:
