@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from rapport import __version__
-from rapport.api import customers, decide, preferences, respond, tracking
+from rapport.api import customers, decide, needs, preferences, respond, tracking
 from rapport.customers.events import InvalidEvent
 from rapport.customers.ingestion import IngestReport
 from rapport.errors import RapportError, Unauthorized
@@ -26,6 +26,7 @@ def create_app(store: Store | None = None, after_ingest: Callable[[IngestReport]
     app.include_router(decide.router)
     app.include_router(preferences.router)
     app.include_router(respond.router)
+    app.include_router(needs.router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

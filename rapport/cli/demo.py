@@ -65,8 +65,20 @@ def _print_report(report: dict) -> None:
         f"  channels {', '.join(facts['channels'])}; {facts['events']} events, {facts['orders']} orders, "
         f"spend {facts['spend']:.2f} EUR; first seen {facts['first_seen'][:10]}, last seen {facts['last_seen'][:10]}"
     )
+    _print_needs(report["needs"])
     console.print(f"\n[bold]Write key[/] (send events with it as the HTTP Basic user name):\n{report['write_key']}")
     console.print(f"[bold]Read key[/]: {report['read_key']}")
+
+
+def _print_needs(needs: dict) -> None:
+    kinds = ", ".join(f"{count:,} {kind}" for kind, count in needs["by_kind"].items())
+    console.print(f"\n[bold]Needs[/] of {needs['customers']:,} customers as of {needs['as_of'][:10]}: {kinds}")
+    for need in needs["examples"]:
+        what = f"{need['kind']} of {need['item']}" + (f" ({need['category']})" if need["category"] else "")
+        console.print(
+            f"  [bold]{what}[/] for {need['customer_id']}, due {need['due_at'][:10]}, "
+            f"confidence {need['confidence']:.2f}: {need['reason']}"
+        )
 
 
 def _identifier_summary(identifiers: list[dict[str, str]]) -> str:

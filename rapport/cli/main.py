@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "rapport.cli.next_basket",
     "rapport.cli.forecast",
     "rapport.cli.respond",
+    "rapport.cli.recognize",
 ]
 
 for _module in COMMAND_MODULES:

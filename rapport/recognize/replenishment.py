@@ -67,18 +67,37 @@ class ReplenishmentModel:
             raise InvalidInput(f"Column {time_col!r} has empty or unreadable times; fill or drop those rows.")
         if category_col:
             self._categories = dict(zip(purchases[item_col], purchases[category_col], strict=False))
-        frame = frame.drop_duplicates().sort_values(["customer", "item", "t"], kind="stable")
-        frame["y"] = np.log1p(frame.groupby(["customer", "item"], sort=False)["t"].diff())
-        self._fit_tables(frame)
+        self._fit_tables(_pair_stats(frame))
         return self
 
-    def _fit_tables(self, frame: pd.DataFrame) -> None:
-        grouped = frame.groupby(["customer", "item"], sort=False)
-        pairs = pd.DataFrame(
-            {"purchases": grouped.size(), "last": grouped["t"].max(), "n": grouped["y"].count()}
-        ).astype({"n": float})
-        pairs["ybar"] = grouped["y"].mean()
-        pairs["ss"] = grouped["y"].var(ddof=0) * pairs["n"]
+    def with_history(
+        self,
+        purchases: pd.DataFrame,
+        customer_col: str = "customer_id",
+        item_col: str = "item",
+        time_col: str = "t",
+        category_col: str | None = None,
+    ) -> ReplenishmentModel:
+        """A copy that knows these customers' own purchases, judged against the fitted item and population levels.
+
+        This is how one customer's needs are refreshed the moment they order: the people-like-them part stays as
+        fitted (by the batch job), only the customer's own intervals are new. Their earlier pairs are replaced.
+        """
+        self._check_fitted()
+        frame = pd.DataFrame(
+            {"customer": purchases[customer_col], "item": purchases[item_col], "t": self._days(purchases[time_col])}
+        ).dropna()
+        model = ReplenishmentModel(within_prior_df=self.within_prior_df, band=self.band)
+        model.dated, model.hyper, model._items = self.dated, dict(self.hyper), self._items
+        model._categories = {**self._categories}
+        if category_col:
+            model._categories.update(zip(purchases[item_col], purchases[category_col], strict=False))
+        fresh = _pair_stats(frame)[["purchases", "last", "n", "ybar"]].fillna({"ybar": 0.0})
+        kept = self._pairs[~self._pairs.index.get_level_values("customer").isin(frame["customer"].unique())]
+        model._pairs = pd.concat([kept, fresh]) if len(kept) else fresh
+        return model
+
+    def _fit_tables(self, pairs: pd.DataFrame) -> None:
         rep = pairs[pairs["n"] > 0].reset_index()
         if rep.empty:
             raise InvalidInput("No customer bought any item twice: there are no repeat intervals to learn from.")
@@ -201,7 +220,7 @@ class ReplenishmentModel:
         return Need(
             customer_id=str(row.customer),
             item=str(row.item),
-            category=None if row.item not in self._categories else str(self._categories[row.item]),
+            category=None if pd.isna(self._categories.get(row.item)) else str(self._categories[row.item]),
             kind="replenish",
             due_at=row.next_at.to_pydatetime().replace(tzinfo=UTC),
             confidence=confidence,
@@ -219,7 +238,12 @@ class ReplenishmentModel:
     # ---- persistence ---------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         """Write the fitted model as JSON (hyperparameters and the per-item and per-customer tables)."""
+        Path(path).write_text(self.to_json())
+
+    def to_json(self, customers: bool = True) -> str:
+        """The fitted model as JSON; ``customers=False`` keeps only the item and population levels (small)."""
         self._check_fitted()
+        pairs = self._pairs if customers else self._pairs.iloc[0:0]
         data = {
             "kind": "rapport.replenishment",
             "within_prior_df": self.within_prior_df,
@@ -227,19 +251,27 @@ class ReplenishmentModel:
             "dated": self.dated,
             "hyper": self.hyper,
             "items": self._items.reset_index().to_dict(orient="split", index=False),
-            "pairs": self._pairs.reset_index().to_dict(orient="split", index=False),
+            "pairs": pairs.reset_index().to_dict(orient="split", index=False),
             "categories": [[k, v] for k, v in self._categories.items()],
         }
-        Path(path).write_text(json.dumps(data, default=_json_scalar))
+        return json.dumps(data, default=_json_scalar)
 
     @classmethod
     def load(cls, path: str | Path) -> ReplenishmentModel:
         source = Path(path)
         if not source.exists():
             raise NotFound(f"No saved replenishment model at {source}.")
-        data = json.loads(source.read_text())
-        if data.get("kind") != "rapport.replenishment":
-            raise InvalidInput(f"{source} is not a saved replenishment model.")
+        return cls.from_json(source.read_text(), str(source))
+
+    @classmethod
+    def from_json(cls, text: str, where: str = "the text") -> ReplenishmentModel:
+        """Inverse of :meth:`to_json`."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            data = None
+        if not isinstance(data, dict) or data.get("kind") != "rapport.replenishment":
+            raise InvalidInput(f"{where} is not a saved replenishment model.")
         model = cls(within_prior_df=data["within_prior_df"], band=tuple(data["band"]))
         model.dated, model.hyper = data["dated"], data["hyper"]
         model._items = pd.DataFrame(**data["items"]).set_index("item")
@@ -266,6 +298,19 @@ class ReplenishmentModel:
 
     def _times(self, days: pd.Series) -> pd.Series:
         return (_EPOCH + days * _DAY).dt.round("s") if self.dated else days
+
+
+def _pair_stats(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per (customer, item): purchases, last time, number of repeat intervals, their mean and sum of squares (log1p)."""
+    frame = frame.drop_duplicates().sort_values(["customer", "item", "t"], kind="stable")
+    frame = frame.assign(y=np.log1p(frame.groupby(["customer", "item"], sort=False)["t"].diff()))
+    grouped = frame.groupby(["customer", "item"], sort=False)
+    pairs = pd.DataFrame({"purchases": grouped.size(), "last": grouped["t"].max(), "n": grouped["y"].count()}).astype(
+        {"n": float}
+    )
+    pairs["ybar"] = grouped["y"].mean()
+    pairs["ss"] = grouped["y"].var(ddof=0) * pairs["n"]
+    return pairs
 
 
 def _naive(ts: pd.Timestamp) -> pd.Timestamp:

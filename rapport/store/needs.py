@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, insert, select, update
 
 from rapport.recognize.need import Need
-from rapport.store.tables import needs
+from rapport.store.tables import customers, events, meta, needs
 
 
 def need_key(need: Need) -> str:
@@ -75,3 +76,51 @@ def _need(row: object) -> Need:
         confidence=float(data["confidence"]),
         evidence={**(data["evidence"] or {}), "model_version": data["model_version"]},
     )
+
+
+def most_confident_need(engine: Engine, kind: str, category: str | None = None) -> Need | None:
+    """The most confident stored need of ``kind`` (in ``category`` if given), soonest due among equals."""
+    query = select(needs).where(needs.c.kind == kind)
+    if category is not None:
+        query = query.where(needs.c.category == category)
+    query = query.order_by(needs.c.confidence.desc(), needs.c.due_at, needs.c.customer_id).limit(1)
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return None if row is None else _need(row._mapping)
+
+
+def prune_needs(engine: Engine) -> int:
+    """Drop the needs of records that are no longer a profile's root (merged into another since they were written)."""
+    roots = select(customers.c.id).where(customers.c.id == customers.c.canonical_id)
+    with engine.begin() as conn:
+        return conn.execute(delete(needs).where(needs.c.customer_id.not_in(roots))).rowcount
+
+
+def need_event_rows(engine: Engine, names: tuple[str, ...], canonical_id: str | None = None) -> list[dict[str, Any]]:
+    """The track events named ``names`` of one profile (or of every profile), with their profile's canonical id,
+    oldest first. The needs are computed from these."""
+    query = (
+        select(customers.c.canonical_id, events.c.timestamp, events.c.name, events.c.properties)
+        .join(customers, customers.c.id == events.c.customer_id)
+        .where(events.c.type == "track", events.c.name.in_(names))
+        .order_by(customers.c.canonical_id, events.c.timestamp, events.c.id)
+    )
+    if canonical_id is not None:
+        members = select(customers.c.id).where(customers.c.canonical_id == canonical_id)
+        query = query.where(events.c.customer_id.in_(members))
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def save_model(engine: Engine, name: str, text: str) -> None:
+    """Keep a fitted model's JSON under ``model:<name>`` (replacing the previous version)."""
+    key = f"model:{name}"
+    with engine.begin() as conn:
+        if conn.execute(update(meta).where(meta.c.key == key).values(value=text)).rowcount == 0:
+            conn.execute(insert(meta).values(key=key, value=text))
+
+
+def load_model(engine: Engine, name: str) -> str | None:
+    with engine.connect() as conn:
+        found = conn.scalar(select(meta.c.value).where(meta.c.key == f"model:{name}"))
+    return None if found is None else str(found)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, or_, select, text
@@ -12,6 +13,8 @@ from rapport.config import Settings, load_settings
 from rapport.customers.identifiers import Identifier
 from rapport.customers.ports import MergeRecord
 from rapport.errors import NotFound
+from rapport.recognize.need import Need
+from rapport.store import needs as needs_store
 from rapport.store.engine import create_store_engine, write_transaction
 from rapport.store.identity import SqlIdentityTransaction, merge_from_row
 from rapport.store.tables import customers, events, identifiers, merges
@@ -145,3 +148,25 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(select(merges.c.status, func.count()).group_by(merges.c.status)).all()
         return {status: int(count) for status, count in rows}
+
+    # ----- needs (rapport.recognize.refresh reads and writes through these) ---------------------------------
+    def need_events(self, names: tuple[str, ...], canonical_id: str | None = None) -> list[dict[str, Any]]:
+        return needs_store.need_event_rows(self.engine, names, canonical_id)
+
+    def replace_needs(self, customer_id: str, found: list[Need], computed_at: datetime, model_version: str) -> int:
+        return needs_store.write_needs(self.engine, customer_id, found, computed_at, model_version)
+
+    def most_confident_need(self, kind: str, category: str | None = None) -> Need | None:
+        return needs_store.most_confident_need(self.engine, kind, category)
+
+    def prune_needs(self) -> int:
+        return needs_store.prune_needs(self.engine)
+
+    def read_needs(self, customer_id: str) -> list[Need]:
+        return needs_store.read_needs(self.engine, customer_id)
+
+    def save_model(self, name: str, text: str) -> None:
+        needs_store.save_model(self.engine, name, text)
+
+    def load_model(self, name: str) -> str | None:
+        return needs_store.load_model(self.engine, name)

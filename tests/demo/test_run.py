@@ -25,7 +25,14 @@ def test_the_demo_ingests_stitches_and_reports(tmp_path: Path) -> None:
     assert stitching["records_before"] > stitching["profiles"]  # stitching joined records
     assert "phone=+498007272800" in stitching["shared_identifiers"]  # the switchboard stopped joining
     assert len(report["sample_profile"]["facts"]["channels"]) >= 4
+    needs = report["needs"]
+    assert {"depletion", "replenish"} <= set(needs["by_kind"]) and needs["customers"] > 200
+    shown = {(n["category"], n["kind"]) for n in needs["examples"]}
+    assert {("toner", "depletion"), ("coffee_pods", "replenish"), ("medication", "replenish")} <= shown
+    assert all(n["reason"] for n in needs["examples"])
     store = Store(Settings(database_url=url))
+    toner = next(n for n in needs["examples"] if n["category"] == "toner")
+    assert any(n.kind == "depletion" and n.item == toner["item"] for n in store.read_needs(toner["customer_id"]))
     assert authenticate(store.engine, report["write_key"], "write").name == "demo-collector"
     # Running it again is idempotent: every event is a duplicate, nothing new is stored.
     again = json.loads(

@@ -1,0 +1,25 @@
+"""The demo's Recognize step: every customer's needs as of the firm's last day, and one example of each kind."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rapport.cli.recognize import run_recognize
+from rapport.store.store import Store
+
+# The firm's consumables, and the need kinds the demo shows for them (a device reading, a cadence, a habit).
+EXAMPLES = (("toner", "depletion"), ("coffee_pods", "replenish"), ("medication", "replenish"), (None, "habit"))
+
+
+def recognize_demo_needs(store: Store, now: datetime, show_progress: bool) -> dict[str, Any]:
+    """Refresh every customer's needs at ``now``; the summary and the most confident example of each kind."""
+    report = run_recognize(store, now, show_progress=show_progress)
+    examples = []
+    for category, kind in EXAMPLES:
+        need = store.most_confident_need(kind, category)
+        if need is not None:
+            data = need.to_dict()
+            examples.append({k: data[k] for k in ("customer_id", "kind", "item", "category", "due_at", "confidence")})
+            examples[-1]["reason"] = need.reason
+    return {**report.as_dict(), "as_of": now.isoformat(), "examples": examples}
