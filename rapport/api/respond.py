@@ -110,7 +110,8 @@ def place_order_route(
     order_request = orders.OrderRequest(
         customer_id, lines, body.currency, body.address_ref, body.payment_ref, location, source="api"
     )
-    order = orders.place_order(store, order_request, _now(), _key(idempotency_key, body.client_key))
+    key = _key(idempotency_key, body.client_key)
+    order = orders.place_order(store, order_request, _now(), key, after_ingest=request.app.state.after_ingest)
     return _created(order.to_dict(), order.created)
 
 
@@ -154,7 +155,8 @@ def reorder_route(
     canonical = resolve_customer(store, customer_id)
     given = body or ReorderBody()
     key = _key(idempotency_key, given.client_key)
-    order = reorder.reorder(store, canonical, _now(), key, given.sku, given.category, given.quantity)
+    hook = request.app.state.after_ingest
+    order = reorder.reorder(store, canonical, _now(), key, given.sku, given.category, given.quantity, hook)
     return _created(order.to_dict(), order.created)
 
 
@@ -200,7 +202,9 @@ def automatic_orders_route(customer_id: str, request: Request, _k: ApiKey = Depe
 
 
 @router.post(
-    "/customers/{customer_id}/automatic-orders/{order_id}/cancel", responses=_ERRORS, summary="Cancel an automatic order"
+    "/customers/{customer_id}/automatic-orders/{order_id}/cancel",
+    responses=_ERRORS,
+    summary="Cancel an automatic order",
 )
 def cancel_automatic_route(
     customer_id: str, order_id: str, request: Request, _k: ApiKey = Depends(require("write"))

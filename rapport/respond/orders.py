@@ -12,11 +12,12 @@ import hashlib
 import json
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from rapport.customers.ingestion import ingest
+from rapport.customers.ingestion import IngestReport, ingest
 from rapport.errors import Conflict, InvalidInput, NotFound
 from rapport.respond import audit
 from rapport.respond.fulfilment import FulfilmentRequest, FulfilmentResult
@@ -131,9 +132,19 @@ class Order:
 
 
 def place_order(
-    store: OrderStore, request: OrderRequest, now: datetime, client_key: str | None = None, actor: str = "customer"
+    store: OrderStore,
+    request: OrderRequest,
+    now: datetime,
+    client_key: str | None = None,
+    actor: str = "customer",
+    fulfiller: Fulfiller | None = None,
+    after_ingest: Callable[[IngestReport], Any] | None = None,
 ) -> Order:
-    """Place (or, for a retried client key, return) the order; ``.created`` tells which."""
+    """Place (or, for a retried client key, return) the order; ``.created`` tells which.
+
+    ``fulfiller`` defaults to the routes and network the settings declare; ``after_ingest`` gets the ingestion
+    report of the order's event (the API passes its hook, so the event-driven decisions see the order at once).
+    """
     if client_key is not None and not 1 <= len(client_key) <= 200:
         raise InvalidInput(f"The client key must be 1 to 200 characters, got {len(client_key)}.")
     fingerprint = request.fingerprint()
@@ -141,7 +152,7 @@ def place_order(
         existing = store.order_by_key(client_key)
         if existing is not None:
             return _replayed(existing, fingerprint, client_key)
-    row = _order_row(store, request, now, client_key, fingerprint)
+    row = _order_row(request, now, client_key, fingerprint, fulfiller or Fulfiller.from_settings(store.settings))
     stored, created = store.insert_order(row)
     if not created:
         return _replayed(stored, fingerprint, client_key or "")
@@ -159,7 +170,9 @@ def place_order(
         architecture=order.architecture,
     )
     if order.status == "fulfilled":
-        record_order_event(store, order)
+        report = record_order_event(store, order)
+        if after_ingest is not None:
+            after_ingest(report)
         enqueue_action(
             store, order.customer_id, "order", FULFILMENT_CHANNEL, order.to_dict(), now, f"order:{order.id}", now
         )
@@ -188,10 +201,9 @@ def _replayed(row: dict[str, Any], fingerprint: str, client_key: str) -> Order:
 
 
 def _order_row(
-    store: OrderStore, request: OrderRequest, now: datetime, client_key: str | None, fingerprint: str
+    request: OrderRequest, now: datetime, client_key: str | None, fingerprint: str, fulfiller: Fulfiller
 ) -> dict[str, Any]:
     """Fulfil each line through its architecture; the order is fulfilled only if every line is."""
-    fulfiller = Fulfiller.from_settings(store.settings)
     results = [fulfiller.fulfil(_fulfilment_request(request, line)) for line in request.lines]
     lines = [_priced(line, result) for line, result in zip(request.lines, results, strict=True)]
     architectures = {r.architecture for r in results}
@@ -230,7 +242,7 @@ def _priced(line: OrderLine, result: FulfilmentResult) -> dict[str, Any]:
     return {**line.to_dict(), "unit_price": float(price or 0.0)}
 
 
-def record_order_event(store: OrderStore, order: Order) -> None:
+def record_order_event(store: OrderStore, order: Order) -> IngestReport:
     """Write the order as an "Order Completed" event, named by one of the customer's own identifiers."""
     message: dict[str, Any] = {
         "type": "track",
@@ -253,6 +265,7 @@ def record_order_event(store: OrderStore, order: Order) -> None:
     report = ingest(store, [message], store.settings, source="rapport")
     if report.rejected:
         raise InvalidInput(f"Order {order.id} could not be recorded as an event: {report.rejected[0]['errors']}.")
+    return report
 
 
 def _identity(store: OrderStore, customer_id: str) -> dict[str, Any]:

@@ -8,10 +8,12 @@ latest price, and the address and payment references of their latest order that 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from rapport.customers.ingestion import IngestReport
 from rapport.errors import InvalidInput, NotFound
 from rapport.respond.orders import Order, OrderLine, OrderRequest, OrderStore, place_order
 
@@ -93,6 +95,7 @@ def reorder(
     sku: str | None = None,
     category: str | None = None,
     quantity: int | None = None,
+    after_ingest: Callable[[IngestReport], Any] | None = None,
 ) -> Order:
     """One click: place the usual order again (its item, quantity, price, address and payment references)."""
     usual = usual_order(store, customer_id, sku=sku, category=category)
@@ -103,7 +106,7 @@ def reorder(
         raise InvalidInput(f"The earlier orders of {usual.sku} carry no price; place the order with its price.")
     line = OrderLine(usual.sku, quantity or usual.quantity, usual.unit_price, usual.category, usual.name)
     request = OrderRequest(customer_id, (line,), usual.currency, usual.address_ref, usual.payment_ref, source="reorder")
-    return place_order(store, request, now, client_key)
+    return place_order(store, request, now, client_key, after_ingest=after_ingest)
 
 
 def _lines(history: list[dict[str, Any]]) -> list[_Line]:

@@ -114,3 +114,13 @@ def test_pull_channels_list_and_acknowledge_their_actions(api: Client, rs: SqlDe
     ack = api.call("POST", f"/v1/customers/{customer}/actions/{shown.id}/ack")
     assert ack.status_code == 200 and ack.json()["status"] == "acknowledged"
     assert api.call("GET", f"/v1/customers/{customer}/actions?channel=app", "read").json()["actions"] == []
+
+
+def test_an_order_through_the_api_reaches_the_apps_ingestion_hook(rs: SqlDecisionStore) -> None:
+    customer = customer_with_history(rs)
+    seen: list[list[str]] = []
+    key = create_key(rs.engine, ["write"], "hook")[1]
+    with TestClient(create_app(rs, after_ingest=lambda report: seen.append(report.customer_ids))) as client:
+        response = client.post("/v1/orders", json=BODY, headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 201
+    assert len(seen) == 1 and rs.canonical_id(seen[0][0]) == customer  # the decision trigger hears of the order

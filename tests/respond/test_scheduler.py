@@ -10,7 +10,7 @@ from rapport.decide.consent import Consent, record_consent
 from rapport.respond.audit import read_audit
 from rapport.respond.automatic import cancel_automatic_order, get_automatic_order, schedule_automatic_order
 from rapport.respond.mandates import MandateTerms, create_mandate, revoke_mandate
-from rapport.respond.orders import get_order
+from rapport.respond.orders import OrderLine, OrderRequest, get_order, place_order
 from rapport.respond.outbox import acknowledge, get_action, pending_actions
 from rapport.respond.scheduler import run_due
 from rapport.respond.webhooks import HttpTransport, WebhookPolicy, deliver_due
@@ -160,3 +160,21 @@ def test_two_schedulers_at_once_take_each_step_once(rs: SqlDecisionStore) -> Non
         assert [o["source"] for o in rs.orders_of(customer, 10)] == ["automatic"]  # one order
         assert [e.action for e in read_audit(rs, customer) if e.subject_id == oid].count("executed") == 1
         assert len(rs.contacts_between(customer, T0 - H, T0 + 48 * H)) == 1  # one contact counted
+
+
+def test_an_execution_left_half_done_by_a_dead_worker_is_finished_once(rs: SqlDecisionStore) -> None:
+    customer, oid = _scheduled(rs)
+    run_due(rs, T0)
+    (notice,) = pending_actions(rs, customer, ["app"], T0)
+    acknowledge(rs, customer, notice.id, T0, by="app")
+    at = T0 + 24 * H
+    # the worker claimed the execution, placed the order, and died before marking it executed
+    assert rs.claim_automatic_order(oid, ["notified"], {"status": "executing", "claimed_by": "dead", "claimed_at": at})
+    line = OrderLine("TON-305", 2, 41.5, "toner", "Ton-305")
+    request = OrderRequest(customer, (line,), "EUR", "addr-home", "pay-visa-4242", source="automatic")
+    placed = place_order(rs, request, at, client_key=f"automatic:{oid}")
+    assert run_due(rs, at + timedelta(minutes=1)) == []  # a live claim is left alone
+    (step,) = run_due(rs, at + 10 * H)  # a stale one is finished
+    assert step.step == "executed"
+    assert step.detail["order_id"] == placed.id  # the order placed before the crash, not a second
+    assert len(rs.orders_of(customer, 10)) == 1

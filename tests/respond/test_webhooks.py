@@ -117,3 +117,27 @@ def test_pull_channels_list_their_due_actions_and_acknowledge_them_once(rs: SqlD
     withdrawn = withdraw_pending(rs, customer, "app", T0 + timedelta(hours=1), "consent contact:app withdrawn")
     assert [a.id for a in withdrawn] == [later.id]
     assert pending_actions(rs, customer, ["app"], T0 + timedelta(hours=5)) == []
+
+
+def test_two_deliverers_at_once_send_each_action_once(rs: SqlDecisionStore) -> None:
+    import threading
+
+    customer = customer_with_history(rs)
+    keys = [f"n-{i}" for i in range(8)]
+    for key in keys:
+        _nudge(rs, customer, key)
+    with running_receiver([200]) as receiver:
+        barrier = threading.Barrier(2)
+
+        def work(worker: str) -> None:
+            transport = HttpTransport()
+            barrier.wait()
+            deliver_due(rs, _policy(receiver.url), T0, transport, worker=worker, limit=8)
+            transport.close()
+
+        threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(h["Idempotency-Key"] for h, _ in receiver.requests) == sorted(keys)
