@@ -153,7 +153,7 @@ def reorder_route(
 ) -> JSONResponse:
     store = decision_store(request)
     canonical = resolve_customer(store, customer_id)
-    given = body or ReorderBody()
+    given = body or ReorderBody.model_validate({})
     key = _key(idempotency_key, given.client_key)
     hook = request.app.state.after_ingest
     order = reorder.reorder(store, canonical, _now(), key, given.sku, given.category, given.quantity, hook)

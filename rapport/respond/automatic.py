@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from rapport.decide.consent import has_consent
+from rapport.decide.consent import ConsentStore, has_consent
+from rapport.decide.contact_policy import ContactStore, release_contacts
 from rapport.errors import Conflict, InvalidInput, NotFound
 from rapport.respond import audit
 from rapport.respond.mandates import Mandate, MandateStore, get_mandate
@@ -29,7 +30,9 @@ class CapExceeded(Conflict):
     """An automatic order would exceed a cap of its mandate."""
 
 
-class AutomaticStore(MandateStore, OutboxStore, HistoryStore, Protocol):
+class AutomaticStore(MandateStore, OutboxStore, HistoryStore, ConsentStore, ContactStore, Protocol):
+    """What automatic orders read and write (rapport.store.respond), with Decide's consents and contact log."""
+
     def mandate_transaction(self, mandate_id: str) -> Any: ...
 
     def month_total(self, mandate_id: str, cap_month: str) -> float: ...
@@ -68,7 +71,8 @@ class AutomaticOrder:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> AutomaticOrder:
-        return cls(**{name: row.get(name) for name in cls.__dataclass_fields__})
+        values: dict[str, Any] = {n: row.get(n) for n in cls.__dataclass_fields__}
+        return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in self.__dict__.items()}
@@ -124,7 +128,7 @@ def schedule_automatic_order(
         if pending is not None:
             return AutomaticOrder.from_row(pending)
         check_caps(mandate, amount, tx.month_total(mandate_id, month) + amount)
-        row = {
+        row: dict[str, Any] = {
             "id": f"ao_{uuid.uuid4().hex[:24]}",
             "customer_id": customer_id,
             "mandate_id": mandate_id,
@@ -215,7 +219,5 @@ def withdraw_notice(store: AutomaticStore, customer_id: str, action_id: str | No
     action = store.get_action(action_id)
     if action is None or not store.claim_action(action_id, [OPEN], {"status": "withdrawn", "last_error": reason}):
         return
-    from rapport.decide.contact_policy import release_contacts
-
-    release_contacts(store, customer_id, [action["idempotency_key"]])  # type: ignore[arg-type]
+    release_contacts(store, customer_id, [action["idempotency_key"]])
     audit.record(store, customer_id, now, "rapport", ("outbox_action", action_id), "withdrawn", reason=reason)

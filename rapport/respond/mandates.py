@@ -101,7 +101,8 @@ class Mandate:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Mandate:
-        return cls(**{n: row.get(n) for n in cls.__dataclass_fields__ if n != "created"})
+        values: dict[str, Any] = {n: row.get(n) for n in cls.__dataclass_fields__ if n != "created"}
+        return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k != "created"}

@@ -123,8 +123,8 @@ class Order:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Order:
-        names = [n for n in cls.__dataclass_fields__ if n != "created"]
-        return cls(**{name: row.get(name) for name in names})
+        values: dict[str, Any] = {n: row.get(n) for n in cls.__dataclass_fields__ if n != "created"}
+        return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k != "created"}

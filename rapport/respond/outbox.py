@@ -53,7 +53,8 @@ class OutboxAction:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> OutboxAction:
-        return cls(**{name: row.get(name) for name in cls.__dataclass_fields__})  # type: ignore[arg-type]
+        values: dict[str, Any] = {n: row.get(n) for n in cls.__dataclass_fields__}
+        return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         return {
