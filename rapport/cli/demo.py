@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from rapport.cli.context import open_store
+from rapport.cli.demo_toner import print_toner_auto_order
 from rapport.cli.main import app
 from rapport.cli.output import cli_errors, console, print_json
 
@@ -34,9 +35,12 @@ def demo(
         import uvicorn
 
         from rapport.api.app import create_app
+        from rapport.api.decide import install_decision_trigger
 
         console.print(f"\nServing the API on http://{host}:{port} (docs at /docs); Ctrl-C stops it.")
-        uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
+        served = create_app(store)
+        install_decision_trigger(served)  # ingested readings, orders and complaints lead to decisions at once
+        uvicorn.run(served, host=host, port=port, log_level="warning")
 
 
 def _print_report(report: dict) -> None:
@@ -66,6 +70,7 @@ def _print_report(report: dict) -> None:
         f"spend {facts['spend']:.2f} EUR; first seen {facts['first_seen'][:10]}, last seen {facts['last_seen'][:10]}"
     )
     _print_needs(report["needs"])
+    print_toner_auto_order(report["toner_auto_order"])
     console.print(f"\n[bold]Write key[/] (send events with it as the HTTP Basic user name):\n{report['write_key']}")
     console.print(f"[bold]Read key[/]: {report['read_key']}")
 

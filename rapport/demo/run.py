@@ -14,6 +14,7 @@ from rapport.customers.service import get_profile, merge_history
 from rapport.demo.firm import DemoFirm, generate_firm
 from rapport.demo.needs import recognize_demo_needs
 from rapport.demo.report import stitching_quality
+from rapport.demo.toner import toner_auto_order
 from rapport.store.keys import create_key
 from rapport.store.store import Store
 
@@ -31,6 +32,7 @@ def run_demo(store: Store, customers: int = 3000, seed: int = 7, console: Consol
         "stitching": _stitching(store, firm),
         "sample_profile": _sample_profile(store, firm),
         "needs": recognize_demo_needs(store, firm.end, show_progress=console is not None),
+        "toner_auto_order": toner_auto_order(store, firm.end),
         "write_key": create_key(store.engine, ["write"], "demo-collector")[1],
         "read_key": create_key(store.engine, ["read"], "demo-dashboard")[1],
     }
