@@ -19,6 +19,7 @@ from rapport.customers.service import resolve_customer
 from rapport.errors import InvalidInput
 from rapport.respond import automatic, mandates, orders, outbox, reorder
 from rapport.respond.audit import read_audit
+from rapport.store.decisions import SqlDecisionStore
 from rapport.store.keys import ApiKey
 
 router = APIRouter(prefix="/v1", tags=["respond"])
@@ -98,6 +99,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _customer(request: Request, reference: str) -> tuple[SqlDecisionStore, str]:
+    """The app's store and the profile id of the customer the path names (by id or any identifier)."""
+    store = decision_store(request)
+    return store, resolve_customer(store, reference)
+
+
 # ----- orders ---------------------------------------------------------------------------------------------------
 @router.post("/orders", responses=_ERRORS, status_code=201, summary="Place an order (idempotent on a client key)")
 def place_order_route(
@@ -124,8 +131,7 @@ def order_route(order_id: str, request: Request, _k: ApiKey = Depends(require("r
 def customer_orders_route(
     customer_id: str, request: Request, limit: int = Query(100, ge=1, le=1000), _k: ApiKey = Depends(require("read"))
 ) -> dict[str, Any]:
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = _customer(request, customer_id)
     return {"customer_id": canonical, "orders": [o.to_dict() for o in orders.orders_of(store, canonical, limit)]}
 
 
@@ -137,8 +143,7 @@ def usual_order_route(
     category: str | None = Query(None, max_length=200),
     _k: ApiKey = Depends(require("read")),
 ) -> dict[str, Any]:
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = _customer(request, customer_id)
     usual = reorder.usual_order(store, canonical, sku=sku, category=category)
     return {"customer_id": canonical, "usual_order": usual.to_dict() if usual else None}
 
@@ -151,8 +156,7 @@ def reorder_route(
     idempotency_key: str | None = _KEY,
     _k: ApiKey = Depends(require("write")),
 ) -> JSONResponse:
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = _customer(request, customer_id)
     given = body or ReorderBody.model_validate({})
     key = _key(idempotency_key, given.client_key)
     hook = request.app.state.after_ingest
@@ -169,8 +173,7 @@ def create_mandate_route(
     idempotency_key: str | None = _KEY,
     _k: ApiKey = Depends(require("write")),
 ) -> JSONResponse:
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = _customer(request, customer_id)
     terms = mandates.MandateTerms(**body.model_dump(exclude={"client_key"}))
     mandate = mandates.create_mandate(store, canonical, terms, _now(), _key(idempotency_key, body.client_key))
     return _created(mandate.to_dict(), mandate.created)
@@ -178,8 +181,7 @@ def create_mandate_route(
 
 @router.get("/customers/{customer_id}/mandates", responses=_ERRORS, summary="The customer's mandates")
 def mandates_route(customer_id: str, request: Request, _k: ApiKey = Depends(require("read"))) -> dict[str, Any]:
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = _customer(request, customer_id)
     return {"customer_id": canonical, "mandates": [m.to_dict() for m in mandates.list_mandates(store, canonical)]}
 
 
@@ -188,15 +190,13 @@ def revoke_mandate_route(
     customer_id: str, mandate_id: str, request: Request, _k: ApiKey = Depends(require("write"))
 ) -> dict[str, Any]:
     """Revoking cancels the mandate's pending automatic orders; revoking again answers with the revoked mandate."""
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = _customer(request, customer_id)
     return mandates.revoke_mandate(store, canonical, mandate_id, _now()).to_dict()
 
 
 @router.get("/customers/{customer_id}/automatic-orders", responses=_ERRORS, summary="The customer's automatic orders")
 def automatic_orders_route(customer_id: str, request: Request, _k: ApiKey = Depends(require("read"))) -> dict[str, Any]:
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = _customer(request, customer_id)
     found = automatic.list_automatic_orders(store, canonical)
     return {"customer_id": canonical, "automatic_orders": [o.to_dict() for o in found]}
 
@@ -210,8 +210,7 @@ def cancel_automatic_route(
     customer_id: str, order_id: str, request: Request, _k: ApiKey = Depends(require("write"))
 ) -> dict[str, Any]:
     """Cancel before it runs; cancelling again answers with the cancelled order; once executed, 409."""
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = _customer(request, customer_id)
     return automatic.cancel_automatic_order(store, canonical, order_id, _now()).to_dict()
 
 
@@ -219,8 +218,7 @@ def cancel_automatic_route(
 def audit_route(
     customer_id: str, request: Request, limit: int = Query(500, ge=1, le=5000), _k: ApiKey = Depends(require("read"))
 ) -> dict[str, Any]:
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = _customer(request, customer_id)
     return {"customer_id": canonical, "audit": [e.to_dict() for e in read_audit(store, canonical, limit)]}
 
 
@@ -232,8 +230,7 @@ def actions_route(
     channel: str | None = Query(None, max_length=32, description="One pull channel (default: all of them)"),
     _k: ApiKey = Depends(require("read")),
 ) -> dict[str, Any]:
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = _customer(request, customer_id)
     pull = tuple(store.settings.pull_channels)
     if channel is not None and channel not in pull:
         raise InvalidInput(f"{channel!r} is not a pull channel; the pull channels are {', '.join(pull)}.")
@@ -246,6 +243,5 @@ def ack_route(
     customer_id: str, action_id: str, request: Request, _k: ApiKey = Depends(require("write"))
 ) -> dict[str, Any]:
     """The pull channel showed the action; acknowledging again answers with the first acknowledgement."""
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = _customer(request, customer_id)
     return outbox.acknowledge(store, canonical, action_id, _now(), by="api").to_dict()

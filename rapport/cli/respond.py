@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import typer
@@ -44,21 +45,13 @@ def run_scheduler(
     transport = HttpTransport() if policy.url and policy.secret else None
     if transport is None and not as_json:
         console.print("[yellow]no webhook URL or secret set:[/] push-channel actions stay queued")
-    try:
-        while True:
-            now = datetime.now(UTC)
-            with cli_errors():
-                steps = run_due(store, now, worker=worker)
-                deliveries = deliver_due(store, policy, now, transport, worker) if transport else []
-            _report(steps, deliveries, now, as_json)
-            if once:
-                return
-            time.sleep(interval)
-    except KeyboardInterrupt:
-        console.print("stopped")
-    finally:
-        if transport is not None:
-            transport.close()
+
+    def one_round(now: datetime) -> None:
+        steps = run_due(store, now, worker=worker)
+        deliveries = deliver_due(store, policy, now, transport, worker) if transport else []
+        _report(steps, deliveries, now, as_json)
+
+    _rounds(one_round, once, interval, transport)
 
 
 @app.command("deliver-actions")
@@ -73,21 +66,31 @@ def deliver_actions(
     if dead:
         _dead_letter(store)
         return
-    policy = WebhookPolicy.from_settings(store.settings)
-    transport = HttpTransport()
+    policy, transport = WebhookPolicy.from_settings(store.settings), HttpTransport()
+    _rounds(
+        lambda now: _report([], deliver_due(store, policy, now, transport, worker), now, False),
+        once,
+        interval,
+        transport,
+    )
+
+
+def _rounds(
+    one_round: Callable[[datetime], None], once: bool, interval: float, transport: HttpTransport | None
+) -> None:
+    """Run rounds at the wall-clock time until interrupted (or once); a RapportError ends it with its message."""
     try:
         while True:
-            now = datetime.now(UTC)
             with cli_errors():
-                deliveries = deliver_due(store, policy, now, transport, worker)
-            _report([], deliveries, now, False)
+                one_round(datetime.now(UTC))
             if once:
                 return
             time.sleep(interval)
     except KeyboardInterrupt:
         console.print("stopped")
     finally:
-        transport.close()
+        if transport is not None:
+            transport.close()
 
 
 def _report(steps: list[Step], deliveries: list[Delivery], now: datetime, as_json: bool) -> None:

@@ -171,34 +171,19 @@ def deliver_action(
     except OSError as exc:
         error = str(exc) or type(exc).__name__
     if error is None:
-        store.claim_action(action.id, [OPEN], {"status": "delivered", "attempts": attempt, "delivered_at": now})
-        audit.record(
-            store,
-            action.customer_id,
-            now,
-            "deliverer",
-            ("outbox_action", action.id),
-            "delivered",
-            kind=action.kind,
-            channel=action.channel,
-            attempt=attempt,
-        )
+        _close(store, action, now, "delivered", {"attempts": attempt, "delivered_at": now})
         return Delivery(action.id, attempt, "delivered", status, None, None)
     if attempt >= policy.max_attempts:
-        store.claim_action(action.id, [OPEN], {"status": "dead", "attempts": attempt, "last_error": error})
-        audit.record(
-            store,
-            action.customer_id,
-            now,
-            "deliverer",
-            ("outbox_action", action.id),
-            "dead_lettered",
-            kind=action.kind,
-            attempts=attempt,
-            error=error,
-        )
+        _close(store, action, now, "dead", {"attempts": attempt, "last_error": error})
         return Delivery(action.id, attempt, "dead", status, error, None)
     retry_at = now + policy.backoff(attempt)
     values = {"attempts": attempt, "last_error": error, "next_attempt_at": retry_at, "lease_until": None}
     store.claim_action(action.id, [OPEN], values)
     return Delivery(action.id, attempt, "retry", status, error, retry_at)
+
+
+def _close(store: OutboxStore, action: OutboxAction, now: datetime, status: str, values: dict[str, Any]) -> None:
+    """The action is delivered or dead for good: record it, and tell the customer's audit log."""
+    store.claim_action(action.id, [OPEN], {"status": status, **values})
+    details = {"kind": action.kind, "channel": action.channel, **values}
+    audit.record(store, action.customer_id, now, "deliverer", ("outbox_action", action.id), status, **details)
