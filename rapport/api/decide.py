@@ -72,14 +72,13 @@ def decision_store(request: Request) -> SqlDecisionStore:
 def decide_route(body: DecideBody, request: Request, _key: ApiKey = Depends(require("decide"))) -> dict[str, Any]:
     """The experience and action (or "nothing now"), with reasons and model versions; the decision is logged."""
     store = decision_store(request)
-    customer_id = resolve_customer(store, body.customer_id)
     situation = Situation(
         body.situation.touchpoint,
         sku=body.situation.sku,
         category=body.situation.category,
         details=body.situation.details,
     )
-    return decide(store, customer_id, situation, body.at or datetime.now(UTC)).to_dict()
+    return decide(store, body.customer_id, situation, body.at or datetime.now(UTC)).to_dict()
 
 
 @router.post("/outcomes", responses=_ERRORS, status_code=201, summary="Record what happened after a decision")

@@ -53,7 +53,7 @@ class DecisionStore(Protocol):
     @property
     def settings(self) -> Any: ...
 
-    def customer_state(self, customer_id: str, now: datetime, outbound: bool) -> CustomerState: ...
+    def customer_state(self, reference: str, now: datetime, outbound: bool) -> CustomerState: ...
 
     def save_decision(self, decision: Decision) -> None: ...
 
@@ -91,7 +91,7 @@ def decide(
     trigger: Trigger = "api",
     rules: DecisionRules = DEFAULT_RULES,
 ) -> Decision:
-    """Decide for ``customer_id`` (any record id of the profile) in ``situation`` at ``now``, and log it."""
+    """Decide for ``customer_id`` (any record id of the profile, or any identifier) in ``situation`` at ``now``."""
     if now.tzinfo is None:
         raise InvalidInput(f"now={now.isoformat()} has no time zone; pass an aware UTC datetime.")
     from rapport.decide.experiences import carry_out  # the experiences call Part A and B; imported when needed

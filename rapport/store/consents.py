@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from rapport.decide.consent import Consent
@@ -28,6 +28,23 @@ from rapport.store.tables import (
 )
 
 TRAIT_SCAN = 20  # identify calls read for traits.timezone, newest first
+# The reads on a decision's path, built once (a statement's construction costs as much as its execution).
+_CID = bindparam("cid")
+_CONSENTS = select(consents).where(consents.c.customer_id == _CID).order_by(consents.c.id)
+_CONTROL = select(control_levels).where(control_levels.c.customer_id == _CID)
+_POLICY = select(contact_policies.c.policy).where(contact_policies.c.customer_id == _CID)
+_TRAITS = (
+    select(events.c.traits)
+    .where(
+        events.c.customer_id.in_(select(customers.c.id).where(customers.c.canonical_id == _CID).scalar_subquery()),
+        events.c.type == "identify",
+    )
+    .order_by(events.c.timestamp.desc())
+    .limit(TRAIT_SCAN)
+)
+_CONTACTS = select(contact_log.c.kind, contact_log.c.channel, contact_log.c.at, contact_log.c.mandatory).where(
+    contact_log.c.customer_id == _CID, contact_log.c.at > bindparam("start"), contact_log.c.at < bindparam("end")
+)
 
 
 class SqlPreferences:
@@ -49,9 +66,8 @@ class SqlPreferences:
 
     # ----- consents -------------------------------------------------------------------------------------------
     def consent_rows(self, customer_id: str, conn: Connection | None = None) -> list[Consent]:
-        query = select(consents).where(consents.c.customer_id == customer_id).order_by(consents.c.id)
         with self._reading(conn) as reader:
-            return [_consent(row._mapping) for row in reader.execute(query)]
+            return [_consent(row._mapping) for row in reader.execute(_CONSENTS, {"cid": customer_id})]
 
     def insert_consent(self, consent: Consent) -> None:
         with self.engine.begin() as conn:
@@ -68,9 +84,8 @@ class SqlPreferences:
 
     # ----- control levels -------------------------------------------------------------------------------------
     def control_rows(self, customer_id: str, conn: Connection | None = None) -> list[ControlSetting]:
-        query = select(control_levels).where(control_levels.c.customer_id == customer_id)
         with self._reading(conn) as reader:
-            return [_control(row._mapping) for row in reader.execute(query)]
+            return [_control(row._mapping) for row in reader.execute(_CONTROL, {"cid": customer_id})]
 
     def put_control_level(self, setting: ControlSetting) -> None:
         key = (
@@ -112,9 +127,8 @@ class SqlPreferences:
 
     # ----- contact policy and log -----------------------------------------------------------------------------
     def contact_policy_row(self, customer_id: str, conn: Connection | None = None) -> dict[str, Any] | None:
-        query = select(contact_policies.c.policy).where(contact_policies.c.customer_id == customer_id)
         with self._reading(conn) as reader:
-            found = reader.scalar(query)
+            found = reader.scalar(_POLICY, {"cid": customer_id})
         return dict(found) if found is not None else None
 
     def contact_policy(self, customer_id: str, conn: Connection | None = None) -> ContactPolicy:
@@ -136,15 +150,8 @@ class SqlPreferences:
 
     def customer_timezone(self, customer_id: str, conn: Connection | None = None) -> str | None:
         """traits.timezone from the customer's latest identify calls (any record of the profile)."""
-        members = select(customers.c.id).where(customers.c.canonical_id == customer_id).scalar_subquery()
-        query = (
-            select(events.c.traits)
-            .where(events.c.customer_id.in_(members), events.c.type == "identify")
-            .order_by(events.c.timestamp.desc())
-            .limit(TRAIT_SCAN)
-        )
         with self._reading(conn) as reader:
-            for traits in reader.scalars(query):
+            for traits in reader.scalars(_TRAITS, {"cid": customer_id}):
                 zone = (traits or {}).get("timezone")
                 if isinstance(zone, str) and zone:
                     return zone
@@ -153,11 +160,9 @@ class SqlPreferences:
     def contacts_between(
         self, customer_id: str, start: datetime, end: datetime, conn: Connection | None = None
     ) -> list[Contact]:
-        query = select(contact_log.c.kind, contact_log.c.channel, contact_log.c.at, contact_log.c.mandatory).where(
-            contact_log.c.customer_id == customer_id, contact_log.c.at > start, contact_log.c.at < end
-        )
         with self._reading(conn) as reader:
-            return [Contact(kind, channel, at, bool(m)) for kind, channel, at, m in reader.execute(query)]
+            rows = reader.execute(_CONTACTS, {"cid": customer_id, "start": start, "end": end})
+            return [Contact(kind, channel, at, bool(m)) for kind, channel, at, m in rows]
 
     def insert_contact(self, customer_id: str, contact: Contact, key: str | None = None) -> bool:
         """Count a contact; with ``key`` (the outbox idempotency key) only once. True if it was new."""

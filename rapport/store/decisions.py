@@ -10,10 +10,11 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from rapport.customers.profile import ORDER_EVENTS
+from rapport.customers.service import resolve_customer
 from rapport.decide.contact_policy import contacts_window
 from rapport.decide.decision import Decision
 from rapport.decide.outcomes import Outcome
@@ -25,6 +26,8 @@ from rapport.store.needs import read_needs
 from rapport.store.respond import RespondStore
 from rapport.store.store import Store
 from rapport.store.tables import customers, decision_outcomes, decisions, events
+
+_CANONICAL = select(customers.c.canonical_id).where(customers.c.id == bindparam("id"))
 
 
 class SqlDecisionStore(SqlPreferences, RespondStore):
@@ -41,14 +44,13 @@ class SqlDecisionStore(SqlPreferences, RespondStore):
     def needs_of(self, customer_id: str) -> list[Need]:
         return read_needs(self.engine, customer_id)
 
-    def customer_state(self, customer_id: str, now: datetime, outbound: bool) -> CustomerState:
-        """Everything a decision reads about the customer, on one connection (the profile id resolved first)."""
+    def customer_state(self, reference: str, now: datetime, outbound: bool) -> CustomerState:
+        """Everything a decision reads about the customer, on one connection.
+
+        ``reference`` is a customer record id (the common case: one look-up) or any identifier.
+        """
         with self.engine.connect() as conn:
-            canonical = conn.scalar(select(customers.c.canonical_id).where(customers.c.id == customer_id))
-            if canonical is None:
-                raise NotFound(
-                    f"No customer {customer_id!r}; look one up by e-mail with `rapport customer show EMAIL`."
-                )
+            canonical = conn.scalar(_CANONICAL, {"id": reference}) or resolve_customer(self, reference)
             state = CustomerState(
                 canonical,
                 self.settings,
