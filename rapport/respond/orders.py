@@ -179,6 +179,12 @@ def place_order(
     return order
 
 
+def order_for_key(store: OrderStore, client_key: str) -> Order | None:
+    """The order placed with ``client_key``, if any (as a replay: ``.created`` is False)."""
+    row = store.order_by_key(client_key)
+    return None if row is None else replace(Order.from_row(row), created=False)
+
+
 def get_order(store: OrderStore, order_id: str) -> Order:
     row = store.get_order(order_id)
     if row is None:

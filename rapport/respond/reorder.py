@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from rapport.customers.ingestion import IngestReport
-from rapport.errors import InvalidInput, NotFound
-from rapport.respond.orders import Order, OrderLine, OrderRequest, OrderStore, place_order
+from rapport.errors import Conflict, InvalidInput, NotFound
+from rapport.respond.orders import Order, OrderLine, OrderRequest, OrderStore, order_for_key, place_order
 
 HISTORY = 50  # the latest orders the usual order is read from
 
@@ -97,7 +97,12 @@ def reorder(
     quantity: int | None = None,
     after_ingest: Callable[[IngestReport], Any] | None = None,
 ) -> Order:
-    """One click: place the usual order again (its item, quantity, price, address and payment references)."""
+    """One click: place the usual order again (its item, quantity, price, address and payment references).
+
+    A retried click (same ``client_key``) returns the first order even if the usual order has moved on since.
+    """
+    if client_key is not None and (first := order_for_key(store, client_key)) is not None:
+        return _replayed_click(first, customer_id, client_key, sku, quantity)
     usual = usual_order(store, customer_id, sku=sku, category=category)
     if usual is None:
         what = sku or category or "anything"
@@ -107,6 +112,18 @@ def reorder(
     line = OrderLine(usual.sku, quantity or usual.quantity, usual.unit_price, usual.category, usual.name)
     request = OrderRequest(customer_id, (line,), usual.currency, usual.address_ref, usual.payment_ref, source="reorder")
     return place_order(store, request, now, client_key, after_ingest=after_ingest)
+
+
+def _replayed_click(first: Order, customer_id: str, client_key: str, sku: str | None, quantity: int | None) -> Order:
+    line = first.lines[0]
+    if (
+        first.source == "reorder"
+        and first.customer_id == customer_id
+        and sku in (None, line["sku"])
+        and quantity in (None, line["quantity"])
+    ):
+        return first
+    raise Conflict(f"Client key {client_key!r} was used for order {first.id}, not this reorder; use a new key.")
 
 
 def _lines(history: list[dict[str, Any]]) -> list[_Line]:

@@ -24,7 +24,7 @@ from rapport.errors import RapportError
 from rapport.respond import audit
 from rapport.respond.automatic import AutomaticOrder, AutomaticStore, CapExceeded, check_caps, withdraw_notice
 from rapport.respond.mandates import Mandate, get_mandate
-from rapport.respond.orders import OrderLine, OrderRequest, OrderStore, place_order
+from rapport.respond.orders import Order, OrderLine, OrderRequest, OrderStore, order_for_key, place_order
 from rapport.respond.outbox import CLOSED_STATUSES, OPEN, SENT_STATUSES, enqueue_action
 from rapport.respond.reorder import usual_order
 
@@ -184,22 +184,10 @@ def _refusal(store: SchedulerStore, order: AutomaticOrder, mandate: Mandate, now
 
 def _finish(store: SchedulerStore, order: AutomaticOrder, now: datetime, worker: str) -> list[Step]:
     """Place the order (idempotent on ``automatic:<id>``) and mark the automatic order executed (or cancelled)."""
-    usual = usual_order(store, order.customer_id, sku=order.sku)
-    line = OrderLine(
-        order.sku, order.quantity, order.unit_price, usual.category if usual else None, usual.name if usual else None
-    )
-    request = OrderRequest(
-        order.customer_id,
-        (line,),
-        order.currency,
-        usual.address_ref if usual else None,
-        usual.payment_ref if usual else None,
-        source="automatic",
-    )
-    try:
-        placed = place_order(store, request, now, client_key=f"automatic:{order.id}", actor=f"scheduler:{worker}")
-    except RapportError as exc:
-        return _cancel(store, order, now, worker, ("executing",), f"the order could not be placed: {exc}")
+    key = f"automatic:{order.id}"
+    placed = order_for_key(store, key) or _place(store, order, now, key, worker)
+    if isinstance(placed, list):
+        return placed
     if placed.status != "fulfilled":
         reasons = "; ".join(r for f in placed.fulfilment for r in f["reasons"])
         return _cancel(
@@ -219,6 +207,26 @@ def _finish(store: SchedulerStore, order: AutomaticOrder, now: datetime, worker:
         store, order.customer_id, now, f"scheduler:{worker}", ("automatic_order", order.id), "executed", **detail
     )
     return [Step(order.id, order.customer_id, "executed", now, detail)]
+
+
+def _place(store: SchedulerStore, order: AutomaticOrder, now: datetime, key: str, worker: str) -> Order | list[Step]:
+    """The order as the customer usually has it delivered and paid; a refusal cancels the automatic order."""
+    usual = usual_order(store, order.customer_id, sku=order.sku)
+    line = OrderLine(
+        order.sku, order.quantity, order.unit_price, usual.category if usual else None, usual.name if usual else None
+    )
+    request = OrderRequest(
+        order.customer_id,
+        (line,),
+        order.currency,
+        usual.address_ref if usual else None,
+        usual.payment_ref if usual else None,
+        source="automatic",
+    )
+    try:
+        return place_order(store, request, now, client_key=key, actor=f"scheduler:{worker}")
+    except RapportError as exc:
+        return _cancel(store, order, now, worker, ("executing",), f"the order could not be placed: {exc}")
 
 
 def _cancel(

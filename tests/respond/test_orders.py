@@ -7,13 +7,14 @@ from datetime import timedelta
 
 import pytest
 
+from rapport.customers.ingestion import ingest
 from rapport.customers.service import get_profile
 from rapport.errors import Conflict, NotFound
 from rapport.respond.orders import OrderLine, OrderRequest, orders_of, place_order
 from rapport.respond.outbox import pending_actions
 from rapport.respond.reorder import reorder, usual_order
 from rapport.store.decisions import SqlDecisionStore
-from tests.respond.conftest import T0, customer_with_history, with_settings
+from tests.respond.conftest import T0, customer_with_history, order_event, with_settings
 
 
 def _request(customer_id: str, quantity: int = 1) -> OrderRequest:
@@ -66,6 +67,14 @@ def test_one_click_reorder_places_the_usual_order(rs: SqlDecisionStore) -> None:
     ]
     assert (order.address_ref, order.payment_ref, order.total) == ("addr-home", "pay-visa-4242", 83.0)
     assert reorder(rs, customer, T0, client_key="click-1", category="toner").id == order.id
+    later = order_event("u1", T0 + timedelta(minutes=1), [("TON-305", "toner", 1, 44.0)], address_ref="addr-new")
+    ingest(
+        rs, [later, {**later, "messageId": "again", "timestamp": (T0 + timedelta(minutes=2)).isoformat()}], rs.settings
+    )
+    retried = reorder(rs, customer, T0 + timedelta(minutes=3), client_key="click-1", category="toner")
+    assert retried.id == order.id and not retried.created  # the usual order moved on; the retried click did not
+    with pytest.raises(Conflict, match="click-1"):
+        reorder(rs, customer, T0, client_key="click-1", sku="PODS-12")
     with pytest.raises(NotFound, match="no earlier order of garden"):
         reorder(rs, customer, T0, category="garden")
 

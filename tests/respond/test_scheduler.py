@@ -170,8 +170,8 @@ def test_an_execution_left_half_done_by_a_dead_worker_is_finished_once(rs: SqlDe
     at = T0 + 24 * H
     # the worker claimed the execution, placed the order, and died before marking it executed
     assert rs.claim_automatic_order(oid, ["notified"], {"status": "executing", "claimed_by": "dead", "claimed_at": at})
-    line = OrderLine("TON-305", 2, 41.5, "toner", "Ton-305")
-    request = OrderRequest(customer, (line,), "EUR", "addr-home", "pay-visa-4242", source="automatic")
+    line = OrderLine("TON-305", 2, 41.5, "toner", "Ton-305")  # (since then the customer moved: another address)
+    request = OrderRequest(customer, (line,), "EUR", "addr-before-the-move", "pay-visa-4242", source="automatic")
     placed = place_order(rs, request, at, client_key=f"automatic:{oid}")
     assert run_due(rs, at + timedelta(minutes=1)) == []  # a live claim is left alone
     (step,) = run_due(rs, at + 10 * H)  # a stale one is finished
