@@ -22,12 +22,15 @@ from rapport.decide.state import CustomerState
 from rapport.errors import NotFound
 from rapport.recognize.need import Need
 from rapport.store.consents import SqlPreferences
+from rapport.store.needs import _need as need_from_row  # the row → Need mapping of the needs table
 from rapport.store.needs import read_needs
 from rapport.store.respond import RespondStore
 from rapport.store.store import Store
-from rapport.store.tables import customers, decision_outcomes, decisions, events
+from rapport.store.tables import customers, decision_outcomes, decisions, events, needs
 
 _CANONICAL = select(customers.c.canonical_id).where(customers.c.id == bindparam("id"))
+_NEEDS = select(needs).where(needs.c.customer_id == bindparam("cid")).order_by(needs.c.due_at, needs.c.need_key)
+_INSERT_DECISION = insert(decisions)
 
 
 class SqlDecisionStore(SqlPreferences, RespondStore):
@@ -54,7 +57,7 @@ class SqlDecisionStore(SqlPreferences, RespondStore):
             state = CustomerState(
                 canonical,
                 self.settings,
-                needs=read_needs(self.engine, canonical),
+                needs=[need_from_row(row._mapping) for row in conn.execute(_NEEDS, {"cid": canonical})],
                 control_rows=self.control_rows(canonical, conn),
                 consent_rows=self.consent_rows(canonical, conn),
             )
@@ -66,24 +69,23 @@ class SqlDecisionStore(SqlPreferences, RespondStore):
     # ----- decisions -----------------------------------------------------------------------------------------
     def save_decision(self, decision: Decision) -> None:
         data = decision.to_dict()
+        row = {
+            "id": decision.id,
+            "customer_id": decision.customer_id,
+            "touchpoint": decision.situation.touchpoint,
+            "category": decision.category,
+            "status": decision.status,
+            "experience": decision.experience,
+            "action": data["action"],
+            "reasons": data["reasons"],
+            "model_versions": data["model_versions"],
+            "need": data["need"],
+            "situation": data["situation"],
+            "trigger": decision.trigger,
+            "created_at": decision.created_at,
+        }
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(decisions).values(
-                    id=decision.id,
-                    customer_id=decision.customer_id,
-                    touchpoint=decision.situation.touchpoint,
-                    category=decision.category,
-                    status=decision.status,
-                    experience=decision.experience,
-                    action=data["action"],
-                    reasons=data["reasons"],
-                    model_versions=data["model_versions"],
-                    need=data["need"],
-                    situation=data["situation"],
-                    trigger=decision.trigger,
-                    created_at=decision.created_at,
-                )
-            )
+            conn.execute(_INSERT_DECISION, row)
 
     def get_decision(self, decision_id: str) -> Decision:
         with self.engine.connect() as conn:
