@@ -168,17 +168,21 @@ def percentiles(ms: list[float]) -> dict[str, float]:
     return {"p50_ms": round(float(np.percentile(ms, 50)), 3), "p99_ms": round(float(np.percentile(ms, 99)), 3)}
 
 
-def in_process(store: SqlDecisionStore, ids: list[str], n: int, seed: int) -> tuple[list[float], Counter[str]]:
+def in_process(
+    store: SqlDecisionStore, ids: list[str], n: int, seed: int
+) -> tuple[list[float], list[float], Counter[str]]:
+    """Wall-clock and CPU (thread) milliseconds per decision, and what was decided."""
     rng = random.Random(seed)
     made: Counter[str] = Counter()
-    latencies = []
+    latencies, cpu = [], []
     for situation in situations(rng, n):
         cid = rng.choice(ids)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         decision = decide(store, cid, situation, NOW)
         latencies.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.thread_time() - start_cpu) * 1000)
         made[f"{decision.status}:{decision.experience}"] += 1
-    return latencies, made
+    return latencies, cpu, made
 
 
 def baseline_read(store: SqlDecisionStore, ids: list[str], n: int, seed: int) -> list[float]:
@@ -268,7 +272,7 @@ def main() -> None:
     gc.collect()
     gc.freeze()  # the population's ids stay: collections need not walk them on every request
     in_process(store, ids, 200, args.seed + 1)  # warm-up: caches, prepared statements
-    local, made = in_process(store, ids, args.requests, args.seed + 2)
+    local, local_cpu, made = in_process(store, ids, args.requests, args.seed + 2)
     baseline = baseline_read(store, ids, args.requests, args.seed + 3)
     _, key = create_key(store.engine, ["decide", "write", "read"], "bench")
     server, base = serve(url)
@@ -281,10 +285,13 @@ def main() -> None:
         server.terminate()
         server.wait(10)
     comparison = {
+        "in_process_cpu": percentiles(local_cpu),
         "in_process_vs_primary_key_read": {**percentiles(baseline), "ratio_p99": _ratio(local, baseline)},
         "http_vs_get_health": {**percentiles(health), "ratio_p99": _ratio(remote, health)},
         "decisions_made": dict(sorted(made.items())),
         "store": store.dialect,
+        "load_average": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
     }
     print(json.dumps(comparison))
     result = {
