@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "rapport.cli.forecast",
     "rapport.cli.respond",
     "rapport.cli.recognize",
+    "rapport.cli.decide",
 ]
 
 for _module in COMMAND_MODULES:
