@@ -12,6 +12,7 @@ from rapport.customers.identifiers import Identifier
 from rapport.customers.ingestion import ingest
 from rapport.customers.service import get_profile, merge_history
 from rapport.demo.firm import DemoFirm, generate_firm
+from rapport.demo.fulfilment import demo_fulfilment
 from rapport.demo.needs import recognize_demo_needs
 from rapport.demo.report import stitching_quality
 from rapport.demo.toner import toner_auto_order
@@ -33,6 +34,7 @@ def run_demo(store: Store, customers: int = 3000, seed: int = 7, console: Consol
         "sample_profile": _sample_profile(store, firm),
         "needs": recognize_demo_needs(store, firm.end, show_progress=console is not None),
         "toner_auto_order": toner_auto_order(store, firm.end),
+        "fulfilment": demo_fulfilment(store, firm),
         "write_key": create_key(store.engine, ["write"], "demo-collector")[1],
         "read_key": create_key(store.engine, ["read"], "demo-dashboard")[1],
     }

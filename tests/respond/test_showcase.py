@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from rapport.demo.catalogue import build_catalogue
+from rapport.demo.fulfilment import showcase_fulfilment
 from rapport.respond.fulfilment.network import CatalogueItem
-from rapport.respond.showcase import showcase_fulfilment
 from rapport.store.decisions import SqlDecisionStore
 from tests.respond.conftest import T0, customer_with_history
 
@@ -26,3 +26,18 @@ def test_the_demo_shows_retailer_producer_and_matchmaker_working_and_reruns_plac
     again = showcase_fulfilment(rs, items, "Lumeo", customer, T0)
     assert again["matchmaker"]["order_id"] == report["matchmaker"]["order_id"]
     assert len(rs.orders_of(customer, 10)) == 3
+
+
+def test_the_demo_report_section_on_a_small_generated_firm(rs: SqlDecisionStore) -> None:
+    from rapport.customers.ingestion import ingest
+    from rapport.demo.firm import generate_firm
+    from rapport.demo.fulfilment import demo_fulfilment
+
+    firm = generate_firm(customers=60, seed=3)
+    rs.settings = rs.settings.with_overrides(identifier_fields=dict(firm.identifier_fields))
+    ingest(rs, firm.events, rs.settings, source="demo")
+    section = demo_fulfilment(rs, firm)
+    assert [section[a]["status"] for a in ("connected_retailer", "connected_producer", "matchmaker")] == [
+        "fulfilled"
+    ] * 3
+    assert section["matchmaker"]["served_by"] == ["fixit-kreuzberg"]

@@ -11,9 +11,15 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from rapport.customers.identifiers import Identifier
+from rapport.demo.firm import DemoFirm
 from rapport.respond.fulfilment.network import CatalogueItem, FirmNetwork, Provider
 from rapport.respond.fulfilment.routing import Fulfiller
 from rapport.respond.orders import OrderLine, OrderRequest, OrderStore, place_order
+from rapport.store.decisions import SqlDecisionStore
+from rapport.store.store import Store
+
+HOUSE_BRAND = "Lumeo"  # the demo firm acts as the producer of this (invented) brand
 
 BERLIN_MITTE = (52.5200, 13.4050)
 REPAIR_SKU = "SVC-PRINTER-REPAIR"
@@ -31,6 +37,15 @@ REPAIRERS = (
     Provider("printrescue-spandau", 59.0, categories=("printer_repair",), location=(52.5360, 13.2000), radius_km=25),
     Provider("copyservice-potsdam", 45.0, categories=("printer_repair",), location=(52.3906, 13.0645), radius_km=8),
 )
+
+
+def demo_fulfilment(store: Store, firm: DemoFirm) -> dict[str, Any]:
+    """The report's "fulfilment" section: the first demo customer with an account orders through each architecture."""
+    user = next(e["userId"] for e in firm.events if e.get("event") == "Order Completed" and e.get("userId"))
+    orders = SqlDecisionStore.over(store)
+    customer_id = orders.customer_by_identifier(Identifier("user_id", user))
+    items = [CatalogueItem(i.sku, i.brand, i.category, i.price) for i in firm.catalogue.items]
+    return {"customer_id": customer_id, **showcase_fulfilment(orders, items, HOUSE_BRAND, customer_id, firm.end)}
 
 
 def showcase_fulfilment(
