@@ -16,6 +16,7 @@ from rapport.api.auth import require
 from rapport.api.decide import decision_store
 from rapport.customers.service import resolve_customer
 from rapport.decide import consent, contact_policy, control
+from rapport.store.decisions import SqlDecisionStore
 from rapport.store.keys import ApiKey
 
 router = APIRouter(prefix="/v1/customers/{customer_id}", tags=["preferences"])
@@ -74,12 +75,17 @@ class ContactPolicyBody(BaseModel):
     preferred_channels: list[Channel] | None = Field(None, min_length=1, max_length=4)
 
 
+def _customer(request: Request, customer_id: str) -> tuple[SqlDecisionStore, str]:
+    """The decision store and the profile id the path names (404 when no customer matches)."""
+    store = decision_store(request)
+    return store, resolve_customer(store, customer_id)
+
+
 @router.get("/consents", responses=_ERRORS, summary="A customer's consents in force and their history")
 def get_consents(
     request: Request, customer_id: str = CustomerRef, _key: ApiKey = Depends(require("read"))
 ) -> dict[str, Any]:
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = _customer(request, customer_id)
     now = datetime.now(UTC)
     return {
         "customer_id": canonical,
@@ -93,8 +99,7 @@ def put_consents(
     body: ConsentsBody, request: Request, customer_id: str = CustomerRef, _key: ApiKey = Depends(require("decide"))
 ) -> dict[str, Any]:
     """Each purpose given is granted or withdrawn; the answer says what changed and what a withdrawal stopped."""
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = _customer(request, customer_id)
     now = datetime.now(UTC)
     changes = [
         consent.record_consent(store, canonical, purpose, granted, body.source, now, body.note).to_dict()
@@ -108,8 +113,7 @@ def get_control_levels(
     request: Request, customer_id: str = CustomerRef, _key: ApiKey = Depends(require("read"))
 ) -> dict[str, Any]:
     """The stored levels (explicit and learned) and the level in force per category, firm defaults included."""
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = _customer(request, customer_id)
     stored = control.control_levels(store, canonical)
     categories = sorted({s.category for s in stored} | set(store.settings.default_control_levels))
     in_force = {}
@@ -128,8 +132,7 @@ def put_control_level(
     _key: ApiKey = Depends(require("decide")),
 ) -> dict[str, Any]:
     """The customer's explicit choice; do_it_for_me still needs a mandate and the automatic_execution consent."""
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = _customer(request, customer_id)
     setting = control.set_control_level(store, canonical, category, body.level, datetime.now(UTC))
     return {"customer_id": canonical, **setting.to_dict()}
 
@@ -141,8 +144,7 @@ def delete_control_level(
     category: str = CategoryRef,
     _key: ApiKey = Depends(require("decide")),
 ) -> dict[str, Any]:
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = _customer(request, customer_id)
     removed = control.clear_control_level(store, canonical, category)
     level, source = control.control_level(store, canonical, category)
     return {"customer_id": canonical, "category": category, "removed": removed, "level": level, "source": source}
@@ -152,8 +154,7 @@ def delete_control_level(
 def get_contact_policy(
     request: Request, customer_id: str = CustomerRef, _key: ApiKey = Depends(require("read"))
 ) -> dict[str, Any]:
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = _customer(request, customer_id)
     return {"customer_id": canonical, **contact_policy.policy_of(store, canonical).to_dict()}
 
 
@@ -164,8 +165,7 @@ def put_contact_policy(
     customer_id: str = CustomerRef,
     _key: ApiKey = Depends(require("decide")),
 ) -> dict[str, Any]:
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = _customer(request, customer_id)
     changes = body.model_dump(include=body.model_fields_set)
     policy = contact_policy.set_contact_policy(store, canonical, changes, datetime.now(UTC))
     return {"customer_id": canonical, **policy.to_dict()}

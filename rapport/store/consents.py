@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +28,7 @@ from rapport.store.tables import (
     events,
 )
 
+T = TypeVar("T")
 TRAIT_SCAN = 20  # identify calls read for traits.timezone, newest first
 # The reads on a decision's path, built once (a statement's construction costs as much as its execution).
 _CID = bindparam("cid")
@@ -67,7 +69,7 @@ class SqlPreferences:
     # ----- consents -------------------------------------------------------------------------------------------
     def consent_rows(self, customer_id: str, conn: Connection | None = None) -> list[Consent]:
         with self._reading(conn) as reader:
-            return [_consent(row._mapping) for row in reader.execute(_CONSENTS, {"cid": customer_id})]
+            return [row_to(Consent, row._mapping) for row in reader.execute(_CONSENTS, {"cid": customer_id})]
 
     def insert_consent(self, consent: Consent) -> None:
         with self.engine.begin() as conn:
@@ -85,7 +87,7 @@ class SqlPreferences:
     # ----- control levels -------------------------------------------------------------------------------------
     def control_rows(self, customer_id: str, conn: Connection | None = None) -> list[ControlSetting]:
         with self._reading(conn) as reader:
-            return [_control(row._mapping) for row in reader.execute(_CONTROL, {"cid": customer_id})]
+            return [row_to(ControlSetting, row._mapping) for row in reader.execute(_CONTROL, {"cid": customer_id})]
 
     def put_control_level(self, setting: ControlSetting) -> None:
         key = (
@@ -192,23 +194,6 @@ class SqlPreferences:
         return result.rowcount
 
 
-def _consent(row: Any) -> Consent:
-    return Consent(
-        customer_id=row["customer_id"],
-        purpose=row["purpose"],
-        granted=bool(row["granted"]),
-        source=row["source"],
-        recorded_at=row["recorded_at"],
-        note=row["note"],
-    )
-
-
-def _control(row: Any) -> ControlSetting:
-    return ControlSetting(
-        customer_id=row["customer_id"],
-        category=row["category"],
-        level=row["level"],
-        source=row["source"],
-        set_at=row["set_at"],
-        evidence=row["evidence"],
-    )
+def row_to(cls: type[T], row: Mapping[str, Any]) -> T:
+    """A dataclass from a row whose columns carry its field names."""
+    return cls(**{f.name: row[f.name] for f in fields(cls)})  # type: ignore[call-arg]

@@ -21,7 +21,7 @@ from rapport.decide.outcomes import Outcome
 from rapport.decide.state import CustomerState
 from rapport.errors import NotFound
 from rapport.recognize.need import Need
-from rapport.store.consents import SqlPreferences
+from rapport.store.consents import SqlPreferences, row_to
 from rapport.store.needs import _need as need_from_row  # the row → Need mapping of the needs table
 from rapport.store.needs import read_needs
 from rapport.store.respond import RespondStore
@@ -85,6 +85,11 @@ class SqlDecisionStore(SqlPreferences, RespondStore):
             "created_at": decision.created_at,
         }
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # The log of a decision need not wait for its WAL flush (an fsync, most of a decision's time): a
+                # crash may lose the last fraction of a second of log rows, never consistency, and what the
+                # decision set in motion (orders, outbox actions) is committed by its own, synchronous writes.
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             conn.execute(_INSERT_DECISION, row)
 
     def get_decision(self, decision_id: str) -> Decision:
@@ -135,7 +140,7 @@ class SqlDecisionStore(SqlPreferences, RespondStore):
             .order_by(decision_outcomes.c.id)
         )
         with self.engine.connect() as conn:
-            return [_outcome(row._mapping) for row in conn.execute(query)]
+            return [row_to(Outcome, row._mapping) for row in conn.execute(query)]
 
     def _outcome(self, decision_id: str, outcome: str) -> Outcome | None:
         query = select(decision_outcomes).where(
@@ -143,7 +148,7 @@ class SqlDecisionStore(SqlPreferences, RespondStore):
         )
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
-        return None if row is None else _outcome(row._mapping)
+        return None if row is None else row_to(Outcome, row._mapping)
 
     # ----- the customer's own history (the ranker's fallback) -------------------------------------------------
     def frequent_items(self, customer_id: str, category: str | None, k: int) -> list[dict[str, Any]]:
@@ -205,14 +210,3 @@ def _outcome_row(outcome: Outcome) -> dict[str, Any]:
         "recorded_at": outcome.recorded_at,
         "details": outcome.details,
     }
-
-
-def _outcome(row: Any) -> Outcome:
-    return Outcome(
-        decision_id=row["decision_id"],
-        customer_id=row["customer_id"],
-        outcome=row["outcome"],
-        occurred_at=row["occurred_at"],
-        recorded_at=row["recorded_at"],
-        details=row["details"],
-    )

@@ -11,9 +11,12 @@ from hypothesis import strategies as st
 
 from rapport.decide import control
 from rapport.decide.control import LEARNABLE, ControlSetting, resolve_level
+from rapport.decide.decision import Decision, new_decision_id
+from rapport.decide.outcomes import record_outcome
+from rapport.decide.situations import Situation
 from rapport.errors import InvalidInput
 from rapport.store.decisions import SqlDecisionStore
-from tests.decide.conftest import NOW, customer
+from tests.decide.conftest import NOW, customer, need
 
 
 def test_firm_default_then_explicit_then_cleared(decisions: SqlDecisionStore) -> None:
@@ -76,32 +79,22 @@ def test_resolution_order_and_learning_never_automates(rows: list[tuple[str, str
         assert source in ("learned", "firm_default")
 
 
-def test_learning_moves_away_from_dismissed_reminders_but_never_to_automation(decisions: SqlDecisionStore) -> None:
-    from rapport.decide.decision import Decision, new_decision_id
-    from rapport.decide.outcomes import record_outcome
-    from rapport.decide.situations import Situation
-    from tests.decide.conftest import need
+def _reminded(store: SqlDecisionStore, cid: str, n: int, outcome: str) -> None:
+    """The n-th logged reminder about toner, and what the customer did with it."""
+    decision = Decision(
+        new_decision_id(), cid, Situation("need_due"), "act", "coach_behavior", {"type": "nudge"}, [], {},
+        need(cid), NOW + timedelta(days=n),
+    )  # fmt: skip
+    store.save_decision(decision)
+    record_outcome(store, decision.id, outcome, NOW + timedelta(days=n, hours=1))
 
+
+def test_learning_moves_away_from_dismissed_reminders_but_never_to_automation(decisions: SqlDecisionStore) -> None:
     cid = customer(decisions, "learner")
     for n in range(4):
-        decision = Decision(
-            new_decision_id(),
-            cid,
-            Situation("need_due"),
-            "act",
-            "coach_behavior",
-            {"type": "nudge"},
-            [],
-            {},
-            need(cid),
-            NOW + timedelta(days=n),
-        )
-        decisions.save_decision(decision)
-        record_outcome(decisions, decision.id, "dismissed", NOW + timedelta(days=n, hours=1))
+        _reminded(decisions, cid, n, "dismissed")
         if n < 2:
-            assert control.control_level(decisions, cid, "toner") == ("remind_me", "firm_default"), (
-                "too little evidence"
-            )
+            assert control.control_level(decisions, cid, "toner") == ("remind_me", "firm_default"), "too little"
     level, source = control.control_level(decisions, cid, "toner")
     assert source == "learned" and level == "i_choose", "dismissed reminders teach the most cautious level"
     learned = [s for s in control.control_levels(decisions, cid) if s.source == "learned"]
@@ -111,25 +104,7 @@ def test_learning_moves_away_from_dismissed_reminders_but_never_to_automation(de
 
 
 def test_accepted_reminders_keep_the_level(decisions: SqlDecisionStore) -> None:
-    from rapport.decide.decision import Decision, new_decision_id
-    from rapport.decide.outcomes import record_outcome
-    from rapport.decide.situations import Situation
-    from tests.decide.conftest import need
-
     cid = customer(decisions, "happy")
     for n in range(5):
-        decision = Decision(
-            new_decision_id(),
-            cid,
-            Situation("need_due"),
-            "act",
-            "coach_behavior",
-            {"type": "nudge"},
-            [],
-            {},
-            need(cid),
-            NOW + timedelta(days=n),
-        )
-        decisions.save_decision(decision)
-        record_outcome(decisions, decision.id, "accepted" if n % 2 else "converted", NOW + timedelta(days=n, hours=1))
+        _reminded(decisions, cid, n, "accepted" if n % 2 else "converted")
     assert control.control_level(decisions, cid, "toner") == ("remind_me", "firm_default")
