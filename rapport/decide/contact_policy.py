@@ -266,7 +266,7 @@ def earliest_slot(
     policy: ContactPolicy, log: list[Contact], channel: str, start: datetime, until: datetime, zone: ZoneInfo
 ) -> tuple[datetime | None, list[str]]:
     """The first moment from ``start`` to ``until`` a contact on ``channel`` fits, and what pushed it later."""
-    at, why = start, []
+    at, why = start, list[str]()
     for _ in range(500):
         if at > until:
             return None, why

@@ -12,13 +12,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rapport.decide.decision import Decision, DecisionStatus, Experience, Trigger, new_decision_id
 from rapport.decide.situations import Situation
 from rapport.decide.state import CustomerState
 from rapport.errors import InvalidInput
 from rapport.recognize.need import Need
+
+if TYPE_CHECKING:
+    from rapport.decide.experiences import ExperienceStore
 
 DECIDE_VERSION = "decide-rules@1"
 EXPERIENCE_OF_LEVEL: dict[str, Experience] = {
@@ -83,7 +86,7 @@ class _Draft:
 
 
 def decide(
-    store: DecisionStore,
+    store: ExperienceStore,
     customer_id: str,
     situation: Situation,
     now: datetime,
@@ -94,7 +97,7 @@ def decide(
     """Decide for ``customer_id`` (any record id of the profile, or any identifier) in ``situation`` at ``now``."""
     if now.tzinfo is None:
         raise InvalidInput(f"now={now.isoformat()} has no time zone; pass an aware UTC datetime.")
-    from rapport.decide.experiences import carry_out  # the experiences call Part A and B; imported when needed
+    from rapport.decide.experiences import carry_out  # it calls into Respond: imported when needed
 
     state = store.customer_state(customer_id, now, outbound=not situation.inbound)
     customer_id = state.customer_id

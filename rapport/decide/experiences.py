@@ -9,23 +9,30 @@ falls back to a more cautious experience, or to nothing now, and says why.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rapport.decide import contact_policy
+from rapport.decide.engine import DecisionStore
 from rapport.errors import RapportError
 from rapport.recognize.need import Need
 from rapport.respond import automatic, mandates, reorder
+from rapport.respond.automatic import AutomaticStore
 from rapport.respond.outbox import enqueue_action
 
 if TYPE_CHECKING:
-    from rapport.decide.engine import DecisionRules, DecisionStore, _Draft
+    from rapport.decide.decision import DecisionStatus
+    from rapport.decide.engine import DecisionRules, _Draft
     from rapport.decide.state import CustomerState
 
 FALLBACK_RANKER = "fallback:own-frequent-items"
 
 
+class ExperienceStore(DecisionStore, AutomaticStore, Protocol):
+    """What carrying out an experience needs: the decision store's reads and writes, and Respond's."""
+
+
 def carry_out(
-    store: DecisionStore, state: CustomerState, decision_id: str, draft: _Draft, now: datetime, rules: DecisionRules
+    store: ExperienceStore, state: CustomerState, decision_id: str, draft: _Draft, now: datetime, rules: DecisionRules
 ) -> None:
     """Turn the chosen need into an action (or nothing now), following the customer's control level."""
     from rapport.decide.engine import EXPERIENCE_OF_LEVEL
@@ -66,7 +73,7 @@ class _Step:
 
     def __init__(
         self,
-        store: DecisionStore,
+        store: ExperienceStore,
         state: CustomerState,
         decision_id: str,
         draft: _Draft,
@@ -226,9 +233,10 @@ class _Step:
             return
         payload = {**action, "decision_id": self.decision_id}
         key = f"decide:{kind}:{self.customer_id}:{self.need.item or self.need.category}:{self.need.due_at:%Y-%m-%d}"
-        queued = enqueue_action(self.store, self.customer_id, kind, plan.channel, payload, plan.send_at, key)
-        contact_policy.record_contact(self.store, self.customer_id, kind, plan.channel, plan.send_at, key=key)
-        status = "act" if plan.status == "now" else "deferred"
+        channel = plan.channel or allowed[0]  # a plan that is not dropped always names its channel
+        queued = enqueue_action(self.store, self.customer_id, kind, channel, payload, plan.send_at, key)
+        contact_policy.record_contact(self.store, self.customer_id, kind, channel, plan.send_at, key=key)
+        status: DecisionStatus = "act" if plan.status == "now" else "deferred"
         if status == "deferred":
             draft.reasons.append(f"deferred by the contact policy to {plan.send_at.isoformat()}: {plan.reason}")
         else:

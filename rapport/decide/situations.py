@@ -89,7 +89,7 @@ def situation_for_event(name: str | None, properties: dict[str, Any] | None, mes
     sku = props.get("sku") if isinstance(props.get("sku"), str) and props.get("sku") else None
     category = props.get("category") if isinstance(props.get("category"), str) and props.get("category") else None
     if name == "Level Reported":
-        details = {k: props[k] for k in ("device_id", "level_pct", "units_left") if k in props}
+        details: dict[str, Any] = {k: props[k] for k in ("device_id", "level_pct", "units_left") if k in props}
         return Situation(
             "device_report", sku=sku, category=category, event=name, message_id=message_id, details=details
         )

@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from rapport.decide.decision import Decision
-from rapport.decide.engine import DEFAULT_RULES, DecisionRules, DecisionStore, decide
+from rapport.decide.engine import DEFAULT_RULES, DecisionRules, decide
+from rapport.decide.experiences import ExperienceStore
 from rapport.decide.situations import Situation, situation_for_event
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ NeedsRefresh = Callable[[Any, str, datetime], Any]
 DecisionListener = Callable[[Decision, float], None]
 
 
-class TriggerStore(DecisionStore, Protocol):
+class TriggerStore(ExperienceStore, Protocol):
     """The decision store plus the read of the events stored last for one customer record."""
 
     def canonical_id(self, customer_id: str) -> str: ...

@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, String, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from rapport.decide.consent import Consent
@@ -31,7 +31,7 @@ from rapport.store.tables import (
 T = TypeVar("T")
 TRAIT_SCAN = 20  # identify calls read for traits.timezone, newest first
 # The reads on a decision's path, built once (a statement's construction costs as much as its execution).
-_CID = bindparam("cid")
+_CID = bindparam("cid", type_=String())
 _CONSENTS = select(consents).where(consents.c.customer_id == _CID).order_by(consents.c.id)
 _CONTROL = select(control_levels).where(control_levels.c.customer_id == _CID)
 _POLICY = select(contact_policies.c.policy).where(contact_policies.c.customer_id == _CID)
@@ -194,6 +194,6 @@ class SqlPreferences:
         return result.rowcount
 
 
-def row_to(cls: type[T], row: Mapping[str, Any]) -> T:
-    """A dataclass from a row whose columns carry its field names."""
-    return cls(**{f.name: row[f.name] for f in fields(cls)})  # type: ignore[call-arg]
+def row_to(cls: type[T], row: Any) -> T:
+    """A dataclass from a row mapping whose columns carry its field names."""
+    return cls(**{f.name: row[f.name] for f in fields(cast(Any, cls))})
