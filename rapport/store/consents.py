@@ -44,6 +44,7 @@ _TRAITS = (
     .order_by(events.c.timestamp.desc())
     .limit(TRAIT_SCAN)
 )
+_INSERT_CONTACT = insert(contact_log)
 _CONTACTS = select(contact_log.c.kind, contact_log.c.channel, contact_log.c.at, contact_log.c.mandatory).where(
     contact_log.c.customer_id == _CID, contact_log.c.at > bindparam("start"), contact_log.c.at < bindparam("end")
 )
@@ -178,7 +179,7 @@ class SqlPreferences:
         }
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(contact_log).values(**row))
+                conn.execute(_INSERT_CONTACT, row)
         except IntegrityError:  # this key is counted already (a retried enqueue)
             return False
         return True
