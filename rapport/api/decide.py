@@ -74,7 +74,11 @@ async def decide_key(request: Request) -> ApiKey:
     return authenticate(request.app.state.store.engine, key_from_header(request.headers.get("authorization")), "decide")
 
 
-@router.post("/decide", responses=_ERRORS, summary="Decide what to do for a customer in a situation")
+@router.post(
+    "/decide",
+    responses={**_ERRORS, 200: {"description": "The decision: status, experience, action, reasons, model versions."}},
+    summary="Decide what to do for a customer in a situation",
+)
 async def decide_route(body: DecideBody, request: Request, _key: ApiKey = Depends(decide_key)) -> Response:
     """The experience and action (or "nothing now"), with reasons and model versions; the decision is logged.
 
@@ -92,7 +96,12 @@ async def decide_route(body: DecideBody, request: Request, _key: ApiKey = Depend
     return Response(orjson.dumps(decision.to_dict()), media_type="application/json")
 
 
-@router.post("/outcomes", responses=_ERRORS, status_code=201, summary="Record what happened after a decision")
+@router.post(
+    "/outcomes",
+    responses={**_ERRORS, 200: {"description": "A retry: the outcome recorded first, unchanged."}},
+    status_code=201,
+    summary="Record what happened after a decision",
+)
 def outcome_route(body: OutcomeBody, request: Request, _key: ApiKey = Depends(require("decide"))) -> JSONResponse:
     """Idempotent per decision and outcome: a retry answers 200 with the first record; an unknown decision, 404."""
     store = decision_store(request)

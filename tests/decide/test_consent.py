@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rapport.decide import consent
 from rapport.errors import InvalidInput
@@ -71,3 +73,21 @@ def test_withdrawing_a_channel_withdraws_its_queued_messages_and_frees_the_budge
     assert get_action(decisions, email.id).status == "withdrawn"
     assert get_action(decisions, push.id).status != "withdrawn", "other channels keep their messages"
     assert contact_policy.contact_cost(decisions, cid, NOW) == 0.5, "the withdrawn message no longer counts"
+
+
+@given(
+    changes=st.lists(
+        st.tuples(st.sampled_from(consent.PURPOSES), st.booleans(), st.integers(min_value=0, max_value=100)),
+        max_size=30,
+    ),
+    at=st.integers(min_value=0, max_value=100),
+)
+def test_the_latest_record_at_or_before_now_is_in_force(changes: list[tuple[str, bool, int]], at: int) -> None:
+    from rapport.config import Settings
+    from rapport.decide.consent import Consent
+
+    records = [Consent("c", p, g, "test", NOW + timedelta(hours=h)) for p, g, h in sorted(changes, key=lambda c: c[2])]
+    found = consent.in_force(records, Settings(), NOW + timedelta(hours=at))
+    for purpose in consent.PURPOSES:
+        earlier = [r for r in records if r.purpose == purpose and r.recorded_at <= NOW + timedelta(hours=at)]
+        assert found[purpose] is (earlier[-1].granted if earlier else False)
