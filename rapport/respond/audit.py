@@ -46,19 +46,24 @@ def record(
     **details: Any,
 ) -> AuditEntry:
     """Append a step to the customer's audit log; ``subject`` is (kind, id), e.g. ("automatic_order", "ao_…")."""
-    entry = AuditEntry(customer_id, at, actor, subject[0], subject[1], action, plain(details))
-    store.append_audit(
-        {
-            "customer_id": customer_id,
-            "at": at,
-            "actor": actor[:64],
-            "subject_kind": entry.subject_kind,
-            "subject_id": entry.subject_id,
-            "action": action,
-            "details": entry.details,
-        }
-    )
-    return entry
+    row = entry(customer_id, at, actor, subject, action, **details)
+    store.append_audit(row)
+    return AuditEntry(**row)
+
+
+def entry(
+    customer_id: str, at: datetime, actor: str, subject: tuple[str, str], action: str, **details: Any
+) -> dict[str, Any]:
+    """The audit row of a step, for a store that writes it with the step itself (``claim_…(…, audit=row)``)."""
+    return {
+        "customer_id": customer_id,
+        "at": at,
+        "actor": actor[:64],
+        "subject_kind": subject[0],
+        "subject_id": subject[1],
+        "action": action,
+        "details": plain(details),
+    }
 
 
 def read_audit(store: AuditStore, customer_id: str, limit: int = 500) -> list[AuditEntry]:

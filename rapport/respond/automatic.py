@@ -43,7 +43,9 @@ class AutomaticStore(MandateStore, OutboxStore, HistoryStore, ConsentStore, Cont
         self, customer_id: str, statuses: Any = None, mandate_id: str | None = None
     ) -> list[dict[str, Any]]: ...
 
-    def claim_automatic_order(self, order_id: str, statuses: Any, values: dict[str, Any]) -> bool: ...
+    def claim_automatic_order(
+        self, order_id: str, statuses: Any, values: dict[str, Any], audit: dict[str, Any] | None = None
+    ) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -143,21 +145,15 @@ def schedule_automatic_order(
             "created_at": now,
             "notify_at": now,
         }
-        tx.insert(row)
-    audit.record(
-        store,
-        customer_id,
-        now,
-        "decide",
-        ("automatic_order", row["id"]),
-        "scheduled",
-        mandate_id=mandate_id,
-        sku=sku,
-        quantity=quantity,
-        amount=amount,
-        currency=mandate.currency,
-        reason=reason,
-    )
+        details = {
+            "mandate_id": mandate_id,
+            "sku": sku,
+            "quantity": quantity,
+            "amount": amount,
+            "currency": mandate.currency,
+            "reason": reason,
+        }
+        tx.insert(row, audit.entry(customer_id, now, "decide", ("automatic_order", row["id"]), "scheduled", **details))
     return AutomaticOrder.from_row(row)
 
 
@@ -186,10 +182,10 @@ def cancel_automatic_order(
     """Cancel before execution; cancelling twice answers with the first cancellation; executed: 409."""
     order = get_automatic_order(store, customer_id, order_id)
     why = reason or "cancelled by the customer"
+    step = audit.entry(customer_id, now, actor, ("automatic_order", order_id), "cancelled", reason=why)
     if store.claim_automatic_order(
-        order_id, PENDING, {"status": "cancelled", "cancelled_at": now, "cancel_reason": why}
+        order_id, PENDING, {"status": "cancelled", "cancelled_at": now, "cancel_reason": why}, step
     ):
-        audit.record(store, customer_id, now, actor, ("automatic_order", order_id), "cancelled", reason=why)
         withdraw_notice(store, customer_id, order.notice_action_id, now, why)
         return get_automatic_order(store, customer_id, order_id)
     order = get_automatic_order(store, customer_id, order_id)
@@ -205,8 +201,8 @@ def cancel_pending_orders(
     cancelled = []
     for row in store.automatic_orders_of(customer_id, PENDING, mandate_id):
         values = {"status": "cancelled", "cancelled_at": now, "cancel_reason": reason}
-        if store.claim_automatic_order(row["id"], PENDING, values):
-            audit.record(store, customer_id, now, "rapport", ("automatic_order", row["id"]), "cancelled", reason=reason)
+        step = audit.entry(customer_id, now, "rapport", ("automatic_order", row["id"]), "cancelled", reason=reason)
+        if store.claim_automatic_order(row["id"], PENDING, values, step):
             withdraw_notice(store, customer_id, row["notice_action_id"], now, reason)
             cancelled.append(get_automatic_order(store, customer_id, row["id"]))
     return cancelled
@@ -217,7 +213,7 @@ def withdraw_notice(store: AutomaticStore, customer_id: str, action_id: str | No
     if action_id is None:
         return
     action = store.get_action(action_id)
-    if action is None or not store.claim_action(action_id, [OPEN], {"status": "withdrawn", "last_error": reason}):
+    step = audit.entry(customer_id, now, "rapport", ("outbox_action", action_id), "withdrawn", reason=reason)
+    if action is None or not store.claim_action(action_id, [OPEN], {"status": "withdrawn", "last_error": reason}, step):
         return
     release_contacts(store, customer_id, [action["idempotency_key"]])
-    audit.record(store, customer_id, now, "rapport", ("outbox_action", action_id), "withdrawn", reason=reason)

@@ -22,13 +22,17 @@ MAX_HOURS = 24 * 60  # a notice or cancel window longer than 60 days is a typing
 
 
 class MandateStore(audit.AuditStore, Protocol):
-    def insert_mandate(self, row: dict[str, Any]) -> tuple[dict[str, Any], bool]: ...
+    def insert_mandate(
+        self, row: dict[str, Any], audit: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], bool]: ...
 
     def get_mandate(self, mandate_id: str) -> dict[str, Any] | None: ...
 
     def mandates_of(self, customer_id: str, status: str | None = None) -> list[dict[str, Any]]: ...
 
-    def claim_mandate(self, mandate_id: str, statuses: Any, values: dict[str, Any]) -> bool: ...
+    def claim_mandate(
+        self, mandate_id: str, statuses: Any, values: dict[str, Any], audit: dict[str, Any] | None = None
+    ) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,8 @@ def create_mandate(
         "created_at": now,
         "revoked_at": None,
     }
-    stored, created = store.insert_mandate(row)
+    granted = audit.entry(customer_id, now, "customer", ("mandate", row["id"]), "mandate_created", **terms.__dict__)
+    stored, created = store.insert_mandate(row, granted)
     mandate = Mandate.from_row(stored)
     if not created:
         same = all(stored[k] == v for k, v in terms.__dict__.items()) and stored["customer_id"] == customer_id
@@ -133,7 +138,6 @@ def create_mandate(
                 f"Client key {client_key!r} was used for mandate {mandate.id} with other terms; use a new key."
             )
         return replace(mandate, created=False)
-    audit.record(store, customer_id, now, "customer", ("mandate", mandate.id), "mandate_created", **terms.__dict__)
     return mandate
 
 
@@ -166,7 +170,7 @@ def revoke_mandate(store: Any, customer_id: str, mandate_id: str, now: datetime,
     from rapport.respond.automatic import cancel_pending_orders
 
     mandate = get_mandate(store, customer_id, mandate_id)
-    if store.claim_mandate(mandate_id, ["active"], {"status": "revoked", "revoked_at": now}):
-        audit.record(store, customer_id, now, actor, ("mandate", mandate_id), "mandate_revoked")
+    step = audit.entry(customer_id, now, actor, ("mandate", mandate_id), "mandate_revoked")
+    if store.claim_mandate(mandate_id, ["active"], {"status": "revoked", "revoked_at": now}, step):
         cancel_pending_orders(store, customer_id, now, f"mandate {mandate_id} revoked", mandate_id=mandate_id)
     return get_mandate(store, customer_id, mandate.id)

@@ -36,7 +36,7 @@ class OrderStore(OutboxStore, Protocol):
 
     def order_by_key(self, client_key: str) -> dict[str, Any] | None: ...
 
-    def insert_order(self, row: dict[str, Any]) -> tuple[dict[str, Any], bool]: ...
+    def insert_order(self, row: dict[str, Any], audit: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]: ...
 
     def get_order(self, order_id: str) -> dict[str, Any] | None: ...
 
@@ -153,22 +153,21 @@ def place_order(
         if existing is not None:
             return _replayed(existing, fingerprint, client_key)
     row = _order_row(request, now, client_key, fingerprint, fulfiller or Fulfiller.from_settings(store.settings))
-    stored, created = store.insert_order(row)
+    placed = audit.entry(
+        request.customer_id,
+        now,
+        actor,
+        ("order", row["id"]),
+        "order_placed",
+        source=row["source"],
+        status=row["status"],
+        total=row["total"],
+        architecture=row["architecture"],
+    )
+    stored, created = store.insert_order(row, placed)
     if not created:
         return _replayed(stored, fingerprint, client_key or "")
     order = Order.from_row(stored)
-    audit.record(
-        store,
-        order.customer_id,
-        now,
-        actor,
-        ("order", order.id),
-        "order_placed",
-        source=order.source,
-        status=order.status,
-        total=order.total,
-        architecture=order.architecture,
-    )
     if order.status == "fulfilled":
         report = record_order_event(store, order)
         if after_ingest is not None:

@@ -30,7 +30,9 @@ class OutboxStore(audit.AuditStore, Protocol):
         self, customer_id: str, statuses: Iterable[str], channels: Iterable[str] | None = None
     ) -> list[dict[str, Any]]: ...
 
-    def claim_action(self, action_id: str, statuses: Iterable[str], values: dict[str, Any]) -> bool: ...
+    def claim_action(
+        self, action_id: str, statuses: Iterable[str], values: dict[str, Any], audit: dict[str, Any] | None = None
+    ) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,8 @@ def acknowledge(store: OutboxStore, customer_id: str, action_id: str, now: datet
         raise Conflict(f"Action {action_id} is {action.status} and can no longer be acknowledged.")
     if action.send_at > now:
         raise Conflict(f"Action {action_id} is not due before {action.send_at.isoformat()}; it cannot be shown yet.")
-    if store.claim_action(action_id, [OPEN], {"status": "acknowledged", "delivered_at": now}):
-        audit.record(store, customer_id, now, by, ("outbox_action", action_id), "acknowledged", channel=action.channel)
+    step = audit.entry(customer_id, now, by, ("outbox_action", action_id), "acknowledged", channel=action.channel)
+    store.claim_action(action_id, [OPEN], {"status": "acknowledged", "delivered_at": now}, step)
     return get_action(store, action_id)
 
 
@@ -145,7 +147,7 @@ def withdraw_pending(
     """Withdraw the customer's undelivered actions (on ``channel``, or all of them); they will never be sent."""
     withdrawn = []
     for row in store.actions_of(customer_id, [OPEN], None if channel is None else [channel]):
-        if store.claim_action(row["id"], [OPEN], {"status": "withdrawn", "last_error": reason}):
-            audit.record(store, customer_id, now, "rapport", ("outbox_action", row["id"]), "withdrawn", reason=reason)
+        step = audit.entry(customer_id, now, "rapport", ("outbox_action", row["id"]), "withdrawn", reason=reason)
+        if store.claim_action(row["id"], [OPEN], {"status": "withdrawn", "last_error": reason}, step):
             withdrawn.append(get_action(store, row["id"]))
     return withdrawn

@@ -90,9 +90,6 @@ def _notify(store: SchedulerStore, order: AutomaticOrder, now: datetime, worker:
         "claimed_by": worker,
         "claimed_at": now,
     }
-    if not store.claim_automatic_order(order.id, ["scheduled"], values):
-        _drop_orphan_notice(store, order, action.id, now)
-        return []
     step = "notified" if plan.status == "now" else "notice_deferred"
     detail = {
         "channel": plan.channel,
@@ -101,7 +98,10 @@ def _notify(store: SchedulerStore, order: AutomaticOrder, now: datetime, worker:
         "policy": plan.reason,
         "notice_action_id": action.id,
     }
-    audit.record(store, order.customer_id, now, f"scheduler:{worker}", ("automatic_order", order.id), step, **detail)
+    entry = audit.entry(order.customer_id, now, f"scheduler:{worker}", ("automatic_order", order.id), step, **detail)
+    if not store.claim_automatic_order(order.id, ["scheduled"], values, entry):
+        _drop_orphan_notice(store, order, action.id, now)
+        return []
     return [Step(order.id, order.customer_id, step, now, audit.plain(detail))]
 
 
@@ -193,19 +193,18 @@ def _finish(store: SchedulerStore, order: AutomaticOrder, now: datetime, worker:
         return _cancel(
             store, order, now, worker, ("executing",), f"order {placed.id} could not be fulfilled: {reasons}"
         )
-    if not store.claim_automatic_order(
-        order.id, ["executing"], {"status": "executed", "executed_at": now, "order_id": placed.id}
-    ):
-        return []
     detail = {
         "order_id": placed.id,
         "architecture": placed.architecture,
         "total": placed.total,
         "fulfilment": placed.fulfilment[0]["reasons"],
     }
-    audit.record(
-        store, order.customer_id, now, f"scheduler:{worker}", ("automatic_order", order.id), "executed", **detail
+    entry = audit.entry(
+        order.customer_id, now, f"scheduler:{worker}", ("automatic_order", order.id), "executed", **detail
     )
+    values = {"status": "executed", "executed_at": now, "order_id": placed.id}
+    if not store.claim_automatic_order(order.id, ["executing"], values, entry):
+        return []
     return [Step(order.id, order.customer_id, "executed", now, detail)]
 
 
@@ -233,9 +232,9 @@ def _cancel(
     store: SchedulerStore, order: AutomaticOrder, now: datetime, worker: str, statuses: tuple[str, ...], reason: str
 ) -> list[Step]:
     values = {"status": "cancelled", "cancelled_at": now, "cancel_reason": reason}
-    if not store.claim_automatic_order(order.id, statuses, values):
-        return []
-    audit.record(
-        store, order.customer_id, now, f"scheduler:{worker}", ("automatic_order", order.id), "cancelled", reason=reason
+    entry = audit.entry(
+        order.customer_id, now, f"scheduler:{worker}", ("automatic_order", order.id), "cancelled", reason=reason
     )
+    if not store.claim_automatic_order(order.id, statuses, values, entry):
+        return []
     return [Step(order.id, order.customer_id, "cancelled", now, {"reason": reason})]

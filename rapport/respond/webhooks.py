@@ -184,6 +184,6 @@ def deliver_action(
 
 def _close(store: OutboxStore, action: OutboxAction, now: datetime, status: str, values: dict[str, Any]) -> None:
     """The action is delivered or dead for good: record it, and tell the customer's audit log."""
-    store.claim_action(action.id, [OPEN], {"status": status, **values})
     details = {"kind": action.kind, "channel": action.channel, **values}
-    audit.record(store, action.customer_id, now, "deliverer", ("outbox_action", action.id), status, **details)
+    step = audit.entry(action.customer_id, now, "deliverer", ("outbox_action", action.id), status, **details)
+    store.claim_action(action.id, [OPEN], {"status": status, **values}, step)

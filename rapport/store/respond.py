@@ -50,8 +50,10 @@ class MandateTransaction:
         row = self.conn.execute(query.order_by(automatic_orders.c.created_at)).first()
         return None if row is None else dict(row._mapping)
 
-    def insert(self, row: dict[str, Any]) -> None:
+    def insert(self, row: dict[str, Any], audit: dict[str, Any]) -> None:
+        """The new order and its audit entry, committed together."""
         self.conn.execute(insert(automatic_orders).values(**row))
+        self.conn.execute(insert(audit_log).values(**audit))
 
 
 class RespondStore(Store):
@@ -65,8 +67,13 @@ class RespondStore(Store):
         return cls(store.settings, engine=store.engine)
 
     # ----- generic ------------------------------------------------------------------------------------------
-    def _insert_once(self, table: Table, row: dict[str, Any], key: str) -> tuple[dict[str, Any], bool]:
-        """Insert ``row`` unless a row with the same ``key`` column exists; (the stored row, whether inserted)."""
+    def _insert_once(
+        self, table: Table, row: dict[str, Any], key: str, audit: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """Insert ``row`` unless a row with the same ``key`` column exists; (the stored row, whether inserted).
+
+        The audit entry, if given, is written with the row in one transaction.
+        """
         if row.get(key) is not None:
             found = self._one(table, key, row[key])
             if found is not None:
@@ -74,6 +81,8 @@ class RespondStore(Store):
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(table).values(**row))
+                if audit is not None:
+                    conn.execute(insert(audit_log).values(**audit))
         except IntegrityError:
             found = self._one(table, key, row[key]) if row.get(key) is not None else None
             if found is None:
@@ -86,11 +95,19 @@ class RespondStore(Store):
             row = conn.execute(select(table).where(table.c[column] == value)).first()
         return None if row is None else dict(row._mapping)
 
-    def _claim(self, table: Table, row_id: str, statuses: Iterable[str], values: dict[str, Any]) -> bool:
-        """Move one row on if (and only if) it is still in one of ``statuses``; True for the one caller that did."""
+    def _claim(
+        self, table: Table, row_id: str, statuses: Iterable[str], values: dict[str, Any], audit: dict[str, Any] | None
+    ) -> bool:
+        """Move one row on if (and only if) it is still in one of ``statuses``; True for the one caller that did.
+
+        The step's audit entry, if given, is written in the same transaction: no step without its entry.
+        """
         query = update(table).where(table.c.id == row_id, table.c.status.in_(list(statuses))).values(**values)
         with self.engine.begin() as conn:
-            return conn.execute(query).rowcount == 1
+            claimed = conn.execute(query).rowcount == 1
+            if claimed and audit is not None:
+                conn.execute(insert(audit_log).values(**audit))
+            return claimed
 
     def _rows(self, query: Any) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -122,8 +139,8 @@ class RespondStore(Store):
     def order_by_key(self, client_key: str) -> dict[str, Any] | None:
         return self._one(orders, "client_key", client_key)
 
-    def insert_order(self, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        return self._insert_once(orders, row, "client_key")
+    def insert_order(self, row: dict[str, Any], audit: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
+        return self._insert_once(orders, row, "client_key", audit)
 
     def get_order(self, order_id: str) -> dict[str, Any] | None:
         return self._one(orders, "id", order_id)
@@ -133,8 +150,8 @@ class RespondStore(Store):
         return self._rows(query.order_by(orders.c.placed_at.desc(), orders.c.id).limit(limit))
 
     # ----- mandates -----------------------------------------------------------------------------------------
-    def insert_mandate(self, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        return self._insert_once(mandates, row, "client_key")
+    def insert_mandate(self, row: dict[str, Any], audit: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
+        return self._insert_once(mandates, row, "client_key", audit)
 
     def get_mandate(self, mandate_id: str) -> dict[str, Any] | None:
         return self._one(mandates, "id", mandate_id)
@@ -145,8 +162,10 @@ class RespondStore(Store):
             query = query.where(mandates.c.status == status)
         return self._rows(query.order_by(mandates.c.created_at, mandates.c.id))
 
-    def claim_mandate(self, mandate_id: str, statuses: Iterable[str], values: dict[str, Any]) -> bool:
-        return self._claim(mandates, mandate_id, statuses, values)
+    def claim_mandate(
+        self, mandate_id: str, statuses: Iterable[str], values: dict[str, Any], audit: dict[str, Any] | None = None
+    ) -> bool:
+        return self._claim(mandates, mandate_id, statuses, values, audit)
 
     # ----- automatic orders ---------------------------------------------------------------------------------
     @contextmanager
@@ -177,8 +196,10 @@ class RespondStore(Store):
             query = query.where(automatic_orders.c.mandate_id == mandate_id)
         return self._rows(query.order_by(automatic_orders.c.created_at, automatic_orders.c.id))
 
-    def claim_automatic_order(self, order_id: str, statuses: Iterable[str], values: dict[str, Any]) -> bool:
-        return self._claim(automatic_orders, order_id, statuses, values)
+    def claim_automatic_order(
+        self, order_id: str, statuses: Iterable[str], values: dict[str, Any], audit: dict[str, Any] | None = None
+    ) -> bool:
+        return self._claim(automatic_orders, order_id, statuses, values, audit)
 
     def automatic_orders_due(self, status: str, column: str, before: datetime, limit: int) -> list[dict[str, Any]]:
         """Orders in ``status`` whose ``column`` time has come, oldest first."""
@@ -213,8 +234,10 @@ class RespondStore(Store):
             query = query.where(outbox_actions.c.channel.in_(list(channels)))
         return self._rows(query.order_by(outbox_actions.c.send_at, outbox_actions.c.id))
 
-    def claim_action(self, action_id: str, statuses: Iterable[str], values: dict[str, Any]) -> bool:
-        return self._claim(outbox_actions, action_id, statuses, values)
+    def claim_action(
+        self, action_id: str, statuses: Iterable[str], values: dict[str, Any], audit: dict[str, Any] | None = None
+    ) -> bool:
+        return self._claim(outbox_actions, action_id, statuses, values, audit)
 
     def lease_due_actions(
         self, now: datetime, skip_channels: Iterable[str], worker: str, lease_until: datetime, limit: int
