@@ -10,10 +10,12 @@ reasons and the versions of the models behind it, including "nothing now".
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from rapport.decide.contact_policy import Contact
 from rapport.decide.decision import Decision, DecisionStatus, Experience, Trigger, new_decision_id
 from rapport.decide.situations import Situation
 from rapport.decide.state import CustomerState
@@ -58,7 +60,7 @@ class DecisionStore(Protocol):
 
     def customer_state(self, reference: str, now: datetime, outbound: bool) -> CustomerState: ...
 
-    def save_decision(self, decision: Decision) -> None: ...
+    def save_decision(self, decision: Decision, contacts: Sequence[tuple[Contact, str]] = ()) -> None: ...
 
     def frequent_items(self, customer_id: str, category: str | None, k: int) -> list[dict[str, Any]]: ...
 
@@ -76,6 +78,7 @@ class _Draft:
     status: DecisionStatus = "nothing_now"
     action: dict[str, Any] | None = None
     settled: bool = False  # an action or "nothing now" has been chosen: later steps leave it as it is
+    contacts: list[tuple[Contact, str]] = field(default_factory=list)  # counted in the budget with the decision
 
     def nothing(self, reason: str) -> None:
         self.status, self.action, self.settled = "nothing_now", None, True
@@ -119,7 +122,7 @@ def decide(
         created_at=now,
         trigger=trigger,
     )
-    store.save_decision(decision)
+    store.save_decision(decision, draft.contacts)
     return decision
 
 

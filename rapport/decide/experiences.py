@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rapport.decide import contact_policy
+from rapport.decide.contact_policy import Contact
 from rapport.decide.engine import DecisionStore
 from rapport.errors import RapportError
 from rapport.recognize.need import Need
@@ -235,7 +236,7 @@ class _Step:
         key = f"decide:{kind}:{self.customer_id}:{self.need.item or self.need.category}:{self.need.due_at:%Y-%m-%d}"
         channel = plan.channel or allowed[0]  # a plan that is not dropped always names its channel
         queued = enqueue_action(self.store, self.customer_id, kind, channel, payload, plan.send_at, key)
-        contact_policy.record_contact(self.store, self.customer_id, kind, channel, plan.send_at, key=key)
+        draft.contacts.append((Contact(kind, channel, plan.send_at), key))  # counted with the decision, atomically
         status: DecisionStatus = "act" if plan.status == "now" else "deferred"
         if status == "deferred":
             draft.reasons.append(f"deferred by the contact policy to {plan.send_at.isoformat()}: {plan.reason}")

@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, String, bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from rapport.decide.consent import Consent
 from rapport.decide.contact_policy import Contact, ContactPolicy, policy_from
@@ -45,6 +46,14 @@ _TRAITS = (
     .limit(TRAIT_SCAN)
 )
 _INSERT_CONTACT = insert(contact_log)
+_INSERT_CONTACT_ONCE = {  # RETURNING tells whether the row went in (rowcount is not reliable with ON CONFLICT)
+    "sqlite": sqlite_insert(contact_log)
+    .on_conflict_do_nothing(index_elements=["action_key"])
+    .returning(contact_log.c.id),
+    "postgresql": postgresql_insert(contact_log)
+    .on_conflict_do_nothing(index_elements=["action_key"])
+    .returning(contact_log.c.id),
+}
 _CONTACTS = select(contact_log.c.kind, contact_log.c.channel, contact_log.c.at, contact_log.c.mandatory).where(
     contact_log.c.customer_id == _CID, contact_log.c.at > bindparam("start"), contact_log.c.at < bindparam("end")
 )
@@ -169,6 +178,11 @@ class SqlPreferences:
 
     def insert_contact(self, customer_id: str, contact: Contact, key: str | None = None) -> bool:
         """Count a contact; with ``key`` (the outbox idempotency key) only once. True if it was new."""
+        with self.engine.begin() as conn:
+            return self.insert_contact_on(conn, customer_id, contact, key)
+
+    def insert_contact_on(self, conn: Connection, customer_id: str, contact: Contact, key: str | None) -> bool:
+        """:meth:`insert_contact` inside the caller's transaction (a repeated key is skipped, not an error)."""
         row = {
             "customer_id": customer_id,
             "kind": contact.kind,
@@ -177,12 +191,10 @@ class SqlPreferences:
             "mandatory": contact.mandatory,
             "action_key": key,
         }
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(_INSERT_CONTACT, row)
-        except IntegrityError:  # this key is counted already (a retried enqueue)
-            return False
-        return True
+        if key is None:
+            conn.execute(_INSERT_CONTACT, row)
+            return True
+        return conn.execute(_INSERT_CONTACT_ONCE[conn.dialect.name], row).first() is not None
 
     def forget_contacts(self, customer_id: str, keys: list[str]) -> int:
         """Stop counting contacts whose queued messages were withdrawn before they went out."""

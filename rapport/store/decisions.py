@@ -7,6 +7,7 @@ respond functions that take a store accept it unchanged. Every read on the reque
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from rapport.customers.profile import ORDER_EVENTS
 from rapport.customers.service import resolve_customer
-from rapport.decide.contact_policy import contacts_window
+from rapport.decide.contact_policy import Contact, contacts_window
 from rapport.decide.decision import Decision
 from rapport.decide.outcomes import Outcome
 from rapport.decide.state import CustomerState
@@ -67,7 +68,8 @@ class SqlDecisionStore(SqlPreferences, RespondStore):
         return state
 
     # ----- decisions -----------------------------------------------------------------------------------------
-    def save_decision(self, decision: Decision) -> None:
+    def save_decision(self, decision: Decision, contacts: Sequence[tuple[Contact, str]] = ()) -> None:
+        """Log the decision, and count the contacts it queued (by outbox key, once) in the same transaction."""
         data = decision.to_dict()
         row = {
             "id": decision.id,
@@ -91,6 +93,8 @@ class SqlDecisionStore(SqlPreferences, RespondStore):
                 # decision set in motion (orders, outbox actions) is committed by its own, synchronous writes.
                 conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             conn.execute(_INSERT_DECISION, row)
+            for contact, key in contacts:
+                self.insert_contact_on(conn, decision.customer_id, contact, key)
 
     def get_decision(self, decision_id: str) -> Decision:
         with self.engine.connect() as conn:
