@@ -22,7 +22,7 @@ from rapport.errors import Conflict, InvalidInput, NotFound
 from rapport.respond import audit
 from rapport.respond.fulfilment import FulfilmentRequest, FulfilmentResult
 from rapport.respond.fulfilment.routing import Fulfiller
-from rapport.respond.outbox import OutboxStore, enqueue_action
+from rapport.respond.outbox import OutboxStore, action_row
 
 ORDER_SOURCES = ("api", "reorder", "automatic")
 FULFILMENT_CHANNEL = "fulfilment"  # the outbox channel of orders handed to the firm's systems
@@ -36,7 +36,9 @@ class OrderStore(OutboxStore, Protocol):
 
     def order_by_key(self, client_key: str) -> dict[str, Any] | None: ...
 
-    def insert_order(self, row: dict[str, Any], audit: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]: ...
+    def insert_order(
+        self, row: dict[str, Any], audit: dict[str, Any] | None = None, action: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], bool]: ...
 
     def get_order(self, order_id: str) -> dict[str, Any] | None: ...
 
@@ -164,17 +166,20 @@ def place_order(
         total=row["total"],
         architecture=row["architecture"],
     )
-    stored, created = store.insert_order(row, placed)
+    order = Order.from_row(row)
+    # a fulfilled order is handed to the firm's systems in the same transaction that stores it: never one alone
+    hand_off = None
+    if order.status == "fulfilled":
+        hand_off = action_row(
+            order.customer_id, "order", FULFILMENT_CHANNEL, order.to_dict(), now, f"order:{order.id}", now
+        )
+    stored, created = store.insert_order(row, placed, hand_off)
     if not created:
         return _replayed(stored, fingerprint, client_key or "")
-    order = Order.from_row(stored)
     if order.status == "fulfilled":
         report = record_order_event(store, order)
         if after_ingest is not None:
             after_ingest(report)
-        enqueue_action(
-            store, order.customer_id, "order", FULFILMENT_CHANNEL, order.to_dict(), now, f"order:{order.id}", now
-        )
     return order
 
 

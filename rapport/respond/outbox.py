@@ -89,13 +89,28 @@ def enqueue_action(
 
     ``now`` is when it was queued (default: ``send_at``).
     """
+    row = action_row(customer_id, kind, channel, payload, send_at, idempotency_key, now)
+    stored, _created = store.insert_action(row)
+    return OutboxAction.from_row(stored)
+
+
+def action_row(
+    customer_id: str,
+    kind: str,
+    channel: str,
+    payload: dict[str, Any],
+    send_at: datetime,
+    idempotency_key: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The outbox row of a new action, for a store that writes it with what it belongs to (an order)."""
     if not idempotency_key or len(idempotency_key) > 300:
         raise InvalidInput(
             f"An outbox action needs an idempotency key of 1 to 300 characters, got {idempotency_key!r}."
         )
     if send_at.tzinfo is None:
         raise InvalidInput(f"send_at {send_at!r} must be timezone-aware (UTC).")
-    row = {
+    return {
         "id": f"act_{uuid.uuid4().hex[:24]}",
         "customer_id": customer_id,
         "idempotency_key": idempotency_key,
@@ -108,8 +123,6 @@ def enqueue_action(
         "next_attempt_at": send_at,
         "created_at": now or send_at,
     }
-    stored, _created = store.insert_action(row)
-    return OutboxAction.from_row(stored)
 
 
 def get_action(store: OutboxStore, action_id: str) -> OutboxAction:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, Table, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from rapport.customers.profile import ORDER_EVENTS
@@ -68,11 +68,16 @@ class RespondStore(Store):
 
     # ----- generic ------------------------------------------------------------------------------------------
     def _insert_once(
-        self, table: Table, row: dict[str, Any], key: str, audit: dict[str, Any] | None = None
+        self,
+        table: Table,
+        row: dict[str, Any],
+        key: str,
+        audit: dict[str, Any] | None = None,
+        action: dict[str, Any] | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """Insert ``row`` unless a row with the same ``key`` column exists; (the stored row, whether inserted).
 
-        The audit entry, if given, is written with the row in one transaction.
+        The audit entry and the outbox action, if given, are written with the row in one transaction.
         """
         if row.get(key) is not None:
             found = self._one(table, key, row[key])
@@ -83,6 +88,8 @@ class RespondStore(Store):
                 conn.execute(insert(table).values(**row))
                 if audit is not None:
                     conn.execute(insert(audit_log).values(**audit))
+                if action is not None:
+                    conn.execute(insert(outbox_actions).values(**action))
         except IntegrityError:
             found = self._one(table, key, row[key]) if row.get(key) is not None else None
             if found is None:
@@ -139,8 +146,10 @@ class RespondStore(Store):
     def order_by_key(self, client_key: str) -> dict[str, Any] | None:
         return self._one(orders, "client_key", client_key)
 
-    def insert_order(self, row: dict[str, Any], audit: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
-        return self._insert_once(orders, row, "client_key", audit)
+    def insert_order(
+        self, row: dict[str, Any], audit: dict[str, Any] | None = None, action: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        return self._insert_once(orders, row, "client_key", audit, action)
 
     def get_order(self, order_id: str) -> dict[str, Any] | None:
         return self._one(orders, "id", order_id)
@@ -242,42 +251,48 @@ class RespondStore(Store):
     def lease_due_actions(
         self, now: datetime, skip_channels: Iterable[str], worker: str, lease_until: datetime, limit: int
     ) -> list[dict[str, Any]]:
-        """Lease up to ``limit`` due webhook actions to ``worker``; each is leased by one worker at a time."""
-        query = (
+        """Lease up to ``limit`` due webhook actions to ``worker`` in one UPDATE; one worker holds each lease.
+
+        The lease only spares other workers a duplicate POST (receivers deduplicate on the idempotency key anyway),
+        so PostgreSQL may commit it without waiting for the WAL flush.
+        """
+        free = (outbox_actions.c.lease_until.is_(None)) | (outbox_actions.c.lease_until < now)
+        due = (
             select(outbox_actions.c.id)
             .where(
                 outbox_actions.c.status == "pending",
                 outbox_actions.c.send_at <= now,
                 outbox_actions.c.next_attempt_at <= now,
                 outbox_actions.c.channel.not_in(list(skip_channels)),
-                (outbox_actions.c.lease_until.is_(None)) | (outbox_actions.c.lease_until < now),
+                free,
             )
             .order_by(outbox_actions.c.next_attempt_at, outbox_actions.c.id)
             .limit(limit)
         )
-        leased: list[dict[str, Any]] = []
-        for row in self._rows(query):
-            claim = (
-                update(outbox_actions)
-                .where(
-                    outbox_actions.c.id == row["id"],
-                    outbox_actions.c.status == "pending",
-                    (outbox_actions.c.lease_until.is_(None)) | (outbox_actions.c.lease_until < now),
-                )
-                .values(lease_until=lease_until, leased_by=worker)
-            )
-            with self.engine.begin() as conn:
-                if conn.execute(claim).rowcount == 1:
-                    leased.append(
-                        dict(
-                            conn.execute(select(outbox_actions).where(outbox_actions.c.id == row["id"])).one()._mapping
-                        )
-                    )
-        return leased
+        if self.dialect == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        lease = (
+            update(outbox_actions)
+            .where(outbox_actions.c.id.in_(due.scalar_subquery()), outbox_actions.c.status == "pending", free)
+            .values(lease_until=lease_until, leased_by=worker)
+            .returning(*outbox_actions.c)
+        )
+        with _lease_transaction(self) as conn:
+            rows = [dict(row._mapping) for row in conn.execute(lease)]
+        return sorted(rows, key=lambda r: (r["next_attempt_at"], r["id"]))
 
     def actions_in(self, status: str, limit: int) -> list[dict[str, Any]]:
         query = select(outbox_actions).where(outbox_actions.c.status == status)
         return self._rows(query.order_by(outbox_actions.c.created_at, outbox_actions.c.id).limit(limit))
+
+
+@contextmanager
+def _lease_transaction(store: Store) -> Iterator[Connection]:
+    """A plain write transaction; on PostgreSQL without waiting for the WAL flush (for leases only)."""
+    with store.engine.begin() as conn:
+        if store.dialect == "postgresql":
+            conn.execute(text("SET LOCAL synchronous_commit = off"))
+        yield conn
 
 
 def _month_total(conn: Connection, mandate_id: str, cap_month: str) -> float:
