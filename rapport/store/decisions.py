@@ -21,10 +21,8 @@ from rapport.decide.decision import Decision
 from rapport.decide.outcomes import Outcome
 from rapport.decide.state import CustomerState
 from rapport.errors import NotFound
-from rapport.recognize.need import Need
 from rapport.store.consents import SqlPreferences, row_to
 from rapport.store.needs import _need as need_from_row  # the row → Need mapping of the needs table
-from rapport.store.needs import read_needs
 from rapport.store.respond import RespondStore
 from rapport.store.store import Store
 from rapport.store.tables import customers, decision_outcomes, decisions, events, needs
@@ -44,10 +42,7 @@ class SqlDecisionStore(SqlPreferences, RespondStore):
             return store
         return cls(store.settings, engine=store.engine)
 
-    # ----- needs ---------------------------------------------------------------------------------------------
-    def needs_of(self, customer_id: str) -> list[Need]:
-        return read_needs(self.engine, customer_id)
-
+    # ----- what a decision reads -----------------------------------------------------------------------------
     def customer_state(self, reference: str, now: datetime, outbound: bool) -> CustomerState:
         """Everything a decision reads about the customer, on one connection.
 
