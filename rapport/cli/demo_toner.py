@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
-
 from rapport.cli.output import console
 
 
@@ -26,11 +24,11 @@ def print_toner_auto_order(section: dict[str, Any]) -> None:
         f"  automatic order {order['id']}: {order['quantity']} x {order['sku']}, {order['amount']:.2f}, "
         f"[bold]{order['status']}[/] at {order['executed_at'] or '-'}"
     )
-    table = Table("at", "actor", "subject", "step", "details", title="Audit trail the customer can read")
+    console.print("  [bold]audit trail the customer can read[/]:")
     for entry in section["audit"]:
         details = ", ".join(f"{k}={v}" for k, v in entry["details"].items() if k in _SHOWN)
-        table.add_row(entry["at"][:16], entry["actor"], entry["subject_kind"], entry["action"], details)
-    console.print(table)
+        when = entry["at"][:16].replace("T", " ")
+        console.print(f"    {when}  {entry['actor']}: {entry['subject_kind']} {entry['action']}  {details}")
 
 
 _SHOWN = ("scope", "per_order_cap", "monthly_cap", "notice_hours", "cancel_window_hours", "amount", "channel",

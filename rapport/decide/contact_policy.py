@@ -7,7 +7,7 @@ or, if that is too far off, dropped, and the plan says why; a mandatory notice (
 dropped: it waits. The fatigue cost of one more contact is what ranking weighs against a need's value.
 
 Contacts are recorded by whoever enqueues them, at their planned send time, so two contacts planned before either
-is delivered cannot take the same last slot.
+is delivered cannot take the same last slot (a decision counts its own in the transaction that logs it).
 """
 
 from __future__ import annotations
