@@ -188,3 +188,23 @@ def test_no_need_and_low_confidence_say_nothing_now(decisions: SqlDecisionStore)
     assert "no need is recognised" in decide(decisions, cid, APP_OPEN, NOW).reasons[-1]
     store_needs(decisions, cid, need(cid, confidence=0.1))
     assert "below" in decide(decisions, cid, APP_OPEN, NOW).reasons[-1]
+
+
+def test_withdrawing_consent_over_http_cancels_the_pending_order(decisions: SqlDecisionStore) -> None:
+    from fastapi.testclient import TestClient
+
+    from rapport.api.app import create_app
+    from rapport.store.keys import create_key
+
+    cid = _toner_customer(decisions, "http-withdrawer", "do_it_for_me")
+    _grant(decisions, cid, "automatic_execution")
+    _mandate(decisions, cid)
+    scheduled = decide(decisions, cid, NEED_DUE, NOW)
+    assert scheduled.action is not None and scheduled.action["type"] == "automatic_order"
+    _, key = create_key(decisions.engine, ["decide"], "preference-centre")
+    with TestClient(create_app(decisions), headers={"Authorization": f"Bearer {key}"}) as client:
+        body = {"consents": {"automatic_execution": False}, "source": "preference_centre"}
+        answer = client.put("/v1/customers/http-withdrawer@example.org/consents", json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["changes"][0]["cancelled_orders"] == [scheduled.action["order_id"]]
+    assert [o.status for o in automatic.list_automatic_orders(decisions, cid)] == ["cancelled"]
