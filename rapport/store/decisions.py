@@ -27,8 +27,13 @@ from rapport.store.respond import RespondStore
 from rapport.store.store import Store
 from rapport.store.tables import customers, decision_outcomes, decisions, events, needs
 
-_CANONICAL = select(customers.c.canonical_id).where(customers.c.id == bindparam("id"))
 _NEEDS = select(needs).where(needs.c.customer_id == bindparam("cid")).order_by(needs.c.due_at, needs.c.need_key)
+_PROFILE_NEEDS = (
+    select(customers.c.canonical_id.label("profile_id"), needs)
+    .select_from(customers.outerjoin(needs, needs.c.customer_id == customers.c.canonical_id))
+    .where(customers.c.id == bindparam("id"))
+    .order_by(needs.c.due_at, needs.c.need_key)
+)
 _INSERT_DECISION = insert(decisions)
 
 
@@ -46,14 +51,20 @@ class SqlDecisionStore(SqlPreferences, RespondStore):
     def customer_state(self, reference: str, now: datetime, outbound: bool) -> CustomerState:
         """Everything a decision reads about the customer, on one connection.
 
-        ``reference`` is a customer record id (the common case: one look-up) or any identifier.
+        ``reference`` is a customer record id (the common case) or any identifier.
         """
         with self.engine.connect() as conn:
-            canonical = conn.scalar(_CANONICAL, {"id": reference}) or resolve_customer(self, reference)
+            rows = conn.execute(_PROFILE_NEEDS, {"id": reference}).all()
+            if rows:  # a record id: the profile and its needs in one round trip
+                canonical = rows[0].profile_id
+                found = [need_from_row(row._mapping) for row in rows if row.need_key is not None]
+            else:
+                canonical = resolve_customer(self, reference)
+                found = [need_from_row(row._mapping) for row in conn.execute(_NEEDS, {"cid": canonical})]
             state = CustomerState(
                 canonical,
                 self.settings,
-                needs=[need_from_row(row._mapping) for row in conn.execute(_NEEDS, {"cid": canonical})],
+                needs=found,
                 control_rows=self.control_rows(canonical, conn),
                 consent_rows=self.consent_rows(canonical, conn),
             )
