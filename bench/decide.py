@@ -19,6 +19,7 @@ import gc
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -301,6 +302,8 @@ def main() -> None:
         "event_to_decision": {"p99_ms": round(float(np.percentile(events_ms, 99)), 3)},
         "mix": {**MIX, "requests": args.requests, "events": len(events_ms)},
     }
+    store.close()
+    shutil.rmtree(workdir, ignore_errors=True)  # the SQLite file of 100,000 customers is a few hundred MB
     print(json.dumps(result))
 
 
