@@ -39,6 +39,35 @@ class Settings:
     max_event_bytes: int = 32 * 1024
     max_batch_bytes: int = 500 * 1024
     ingest_batch_size: int = 5000
+    # ----- Decide (issue 6) -----
+    # The firm's cautious control level per category when the customer chose none ("*": every other category).
+    # Never do_it_for_me: automation needs the customer's explicit choice and mandate.
+    default_control_levels: dict[str, str] = field(default_factory=lambda: {"*": "remind_me"})
+    # Purposes presumed consented without a record (e.g. "contact:app" under legitimate interest); never
+    # automatic_execution or partner_sharing.
+    presumed_consents: tuple[str, ...] = ()
+    # Frequency caps of the one contact budget, "channel:days:max" ("*" counts every channel together).
+    contact_caps: tuple[str, ...] = ("*:7:2", "*:30:6")
+    quiet_hours: str = "21:00-08:00"  # in the customer's time zone; "" for none
+    default_timezone: str = "UTC"  # when neither the contact policy nor traits.timezone names one
+    preferred_channels: tuple[str, ...] = ("app", "push", "email", "sms")
+    # A contact the policy would defer by more than this is dropped instead (mandatory notices always wait).
+    max_defer_hours: int = 72
+    # ----- Respond (issue 6) -----
+    # Where outbox actions are delivered (a signed webhook to the firm's systems); "" keeps them queued.
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_max_attempts: int = 5  # then the action goes to the dead letter
+    webhook_backoff_seconds: int = 30  # the wait after the first failed try, doubling after each further one
+    webhook_timeout_seconds: int = 10
+    # Channels that pull their actions (GET /v1/customers/{id}/actions) instead of receiving webhooks.
+    pull_channels: tuple[str, ...] = ("app", "store")
+    # Which connection architecture responds per offering: "sku:<sku>", "category:<category>" or "*".
+    fulfilment_routes: dict[str, str] = field(default_factory=lambda: {"*": "connected_retailer"})
+    # A TOML file with the catalogue, producer brand, providers, contributors and peers the adapters draw on.
+    fulfilment_file: str = ""
+    # Channels an automatic order's notice may go on, in order of preference (the contact policy picks one).
+    notice_channels: tuple[str, ...] = ("app", "push", "email", "sms")
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)

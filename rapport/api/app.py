@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from rapport import __version__
-from rapport.api import customers, identity, needs, offers, tracking
+from rapport.api import customers, decide, identity, needs, offers, preferences, respond, tracking
 from rapport.customers.events import InvalidEvent
 from rapport.customers.ingestion import IngestReport
 from rapport.errors import RapportError, Unauthorized
@@ -23,6 +23,9 @@ def create_app(store: Store | None = None, after_ingest: Callable[[IngestReport]
     app.state.after_ingest = after_ingest or (lambda report: None)
     app.include_router(tracking.router)
     app.include_router(customers.router)
+    app.include_router(decide.router)
+    app.include_router(preferences.router)
+    app.include_router(respond.router)
     app.include_router(needs.router)
     app.include_router(offers.router)
     app.include_router(identity.router)

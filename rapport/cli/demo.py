@@ -6,6 +6,8 @@ import typer
 from rich.table import Table
 
 from rapport.cli.context import open_store
+from rapport.cli.demo_fulfilment import print_fulfilment
+from rapport.cli.demo_toner import print_toner_auto_order
 from rapport.cli.main import app
 from rapport.cli.output import cli_errors, console, print_json
 from rapport.cli.recommend import print_demo_offers
@@ -35,9 +37,12 @@ def demo(
         import uvicorn
 
         from rapport.api.app import create_app
+        from rapport.api.decide import install_decision_trigger
 
         console.print(f"\nServing the API on http://{host}:{port} (docs at /docs); Ctrl-C stops it.")
-        uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
+        served = create_app(store)
+        install_decision_trigger(served)  # ingested readings, orders and complaints lead to decisions at once
+        uvicorn.run(served, host=host, port=port, log_level="warning")
 
 
 def _print_report(report: dict) -> None:
@@ -68,6 +73,8 @@ def _print_report(report: dict) -> None:
     )
     _print_needs(report["needs"])
     print_demo_offers(report["offers"])
+    print_toner_auto_order(report["toner_auto_order"])
+    print_fulfilment(report["fulfilment"])
     console.print(f"\n[bold]Write key[/] (send events with it as the HTTP Basic user name):\n{report['write_key']}")
     console.print(f"[bold]Read key[/]: {report['read_key']}")
 

@@ -26,9 +26,11 @@ COMMAND_MODULES = [
     "rapport.cli.demo",
     "rapport.cli.next_basket",
     "rapport.cli.forecast",
+    "rapport.cli.respond",
     "rapport.cli.recognize",
     "rapport.cli.recommend",
     "rapport.cli.link",
+    "rapport.cli.decide",
 ]
 
 for _module in COMMAND_MODULES:

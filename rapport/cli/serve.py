@@ -19,7 +19,10 @@ def serve(
     import uvicorn
 
     from rapport.api.app import create_app
+    from rapport.api.decide import install_decision_trigger
 
     with cli_errors():
         store = open_store(database)
-    uvicorn.run(create_app(store), host=host, port=port, log_level="info")
+    app_ = create_app(store)
+    install_decision_trigger(app_)  # ingested level readings, orders and complaints lead to decisions at once
+    uvicorn.run(app_, host=host, port=port, log_level="info")

@@ -41,6 +41,7 @@ class IngestReport:
         self.duplicates += other.duplicates
         self.rejected.extend(other.rejected)
         self.erased += other.erased
+        self.customer_ids.extend(other.customer_ids)
 
 
 def ingest(

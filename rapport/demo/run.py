@@ -12,9 +12,11 @@ from rapport.customers.identifiers import Identifier
 from rapport.customers.ingestion import ingest
 from rapport.customers.service import get_profile, merge_history
 from rapport.demo.firm import DemoFirm, generate_firm
+from rapport.demo.fulfilment import demo_fulfilment
 from rapport.demo.linkage import linkage_report
 from rapport.demo.needs import recognize_demo_needs
 from rapport.demo.report import stitching_quality
+from rapport.demo.toner import toner_auto_order
 from rapport.request.demo import demo_offers
 from rapport.store.keys import create_key
 from rapport.store.store import Store
@@ -36,9 +38,11 @@ def run_demo(store: Store, customers: int = 3000, seed: int = 7, console: Consol
         "linkage": linkage_report(store, firm, say),
         "sample_profile": _sample_profile(store, firm),
         "needs": recognize_demo_needs(store, firm.end, show_progress=console is not None),
+        "offers": demo_offers(store, firm.catalogue, seed),
+        "toner_auto_order": toner_auto_order(store, firm.end),
+        "fulfilment": demo_fulfilment(store, firm),
         "write_key": create_key(store.engine, ["write"], "demo-collector")[1],
         "read_key": create_key(store.engine, ["read"], "demo-dashboard")[1],
-        "offers": demo_offers(store, firm.catalogue, seed),
     }
     return report
 

@@ -234,3 +234,197 @@ linkage_review_values = Table(
     Column("customer_id", String(32), primary_key=True),
     Column("attributes", JSONType, nullable=False),
 )
+
+# ----- Decide (issue 6): the decision log, outcomes, consents, control levels, contact policy and contact log -----
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("customer_id", String(32), nullable=False),
+    Column("touchpoint", String(32), nullable=False),
+    Column("category", String(200), nullable=True),  # the need's category (or item): what outcomes teach about
+    Column("status", String(16), nullable=False),  # act | deferred | nothing_now
+    Column("experience", String(32), nullable=True),
+    Column("action", JSONType, nullable=True),
+    Column("reasons", JSONType, nullable=False),
+    Column("model_versions", JSONType, nullable=False),
+    Column("need", JSONType, nullable=True),
+    Column("situation", JSONType, nullable=False),
+    Column("trigger", String(16), nullable=False),  # api | event | cli
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_decisions_customer_time", "customer_id", "created_at"),
+)
+
+decision_outcomes = Table(
+    "decision_outcomes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("decision_id", String(32), nullable=False),
+    Column("customer_id", String(32), nullable=False, index=True),
+    Column("outcome", String(16), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("details", JSONType, nullable=True),
+    Index("ux_decision_outcomes_decision_outcome", "decision_id", "outcome", unique=True),
+)
+
+# Every consent change is a row (history kept); the latest row per customer and purpose is the one in force.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("granted", Boolean, nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("note", Text, nullable=True),
+    Index("ix_consents_customer_purpose", "customer_id", "purpose", "id"),
+)
+
+# Control levels: the customer's explicit choice and the level learned from outcomes, one row each per category.
+control_levels = Table(
+    "control_levels",
+    metadata,
+    Column("customer_id", String(32), primary_key=True),
+    Column("category", String(200), primary_key=True),
+    Column("source", String(16), primary_key=True),  # explicit | learned
+    Column("level", String(32), nullable=False),
+    Column("set_at", UTCDateTime, nullable=False),
+    Column("evidence", JSONType, nullable=True),
+)
+
+# A customer's own contact policy (absent: the firm's defaults from the settings).
+contact_policies = Table(
+    "contact_policies",
+    metadata,
+    Column("customer_id", String(32), primary_key=True),
+    Column("policy", JSONType, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Contacts actually made (or committed to a send time): the one budget every kind of message counts against.
+contact_log = Table(
+    "contact_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("mandatory", Boolean, nullable=False, default=False),
+    Column("action_key", String(200), nullable=True, unique=True),  # the outbox idempotency key: counted once
+    Index("ix_contact_log_customer_at", "customer_id", "at"),
+)
+
+# ----- Respond (issue 6): orders, mandates, automatic orders, the customer's audit log, the outbox -----
+# Orders placed through Rapport (one-click reorders, automatic orders, API orders). A client key makes a retry
+# return the first order; request_hash tells a retry from a different order reusing the key.
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("customer_id", String(32), nullable=False),
+    Column("client_key", String(200), nullable=True, unique=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("source", String(16), nullable=False),  # api | reorder | automatic
+    Column("status", String(16), nullable=False),  # fulfilled | unfulfilled
+    Column("lines", JSONType, nullable=False),
+    Column("total", Float, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("address_ref", String(200), nullable=True),
+    Column("payment_ref", String(200), nullable=True),
+    Column("architecture", String(32), nullable=False),
+    Column("fulfilment", JSONType, nullable=False),
+    Column("placed_at", UTCDateTime, nullable=False),
+    Index("ix_orders_customer_time", "customer_id", "placed_at"),
+)
+
+# A mandate: the customer's explicit permission for automatic orders within a scope, caps and a notice period.
+mandates = Table(
+    "mandates",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("customer_id", String(32), nullable=False, index=True),
+    Column("client_key", String(200), nullable=True, unique=True),
+    Column("scope_kind", String(16), nullable=False),  # item | category
+    Column("scope", String(200), nullable=False),
+    Column("per_order_cap", Float, nullable=False),
+    Column("monthly_cap", Float, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("notice_hours", Float, nullable=False),
+    Column("cancel_window_hours", Float, nullable=False),
+    Column("status", String(16), nullable=False),  # active | revoked
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+# Automatic orders: scheduled -> notified -> (executing ->) executed | cancelled. Each step is claimed with a
+# conditional UPDATE on status, so two schedulers never take the same step.
+automatic_orders = Table(
+    "automatic_orders",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("customer_id", String(32), nullable=False, index=True),
+    Column("mandate_id", String(32), nullable=False),
+    Column("sku", String(200), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", Float, nullable=False),
+    Column("amount", Float, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("cap_month", String(7), nullable=False),  # YYYY-MM the amount counts against
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("notify_at", UTCDateTime, nullable=False),
+    Column("notified_at", UTCDateTime, nullable=True),
+    Column("execute_after", UTCDateTime, nullable=True),
+    Column("executed_at", UTCDateTime, nullable=True),
+    Column("cancelled_at", UTCDateTime, nullable=True),
+    Column("cancel_reason", Text, nullable=True),
+    Column("notice_action_id", String(32), nullable=True),
+    Column("order_id", String(32), nullable=True),
+    Column("claimed_by", String(64), nullable=True),
+    Column("claimed_at", UTCDateTime, nullable=True),
+    Index("ix_automatic_orders_mandate_status", "mandate_id", "status"),
+    Index("ix_automatic_orders_status_notify", "status", "notify_at"),
+)
+
+# Every step of mandates, automatic orders and Rapport's orders, as the customer may read it.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("subject_kind", String(32), nullable=False),
+    Column("subject_id", String(32), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("details", JSONType, nullable=False),
+    Index("ix_audit_log_customer", "customer_id", "id"),
+)
+
+# The outbox: every action leaving Rapport (nudges, offers, notices, orders), delivered as a signed webhook or
+# pulled by the app and the store; pending -> delivered | acknowledged | dead | withdrawn.
+outbox_actions = Table(
+    "outbox_actions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("customer_id", String(32), nullable=False),
+    Column("idempotency_key", String(300), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("payload", JSONType, nullable=False),
+    Column("send_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("leased_by", String(64), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    Index("ix_outbox_customer_status", "customer_id", "status"),
+)

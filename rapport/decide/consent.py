@@ -1,0 +1,156 @@
+"""Consent per purpose: timestamped, with its source, every change kept; withdrawing stops what depended on it.
+
+Purposes: ``personalisation``, ``contact:<channel>`` (push, email, sms, app), ``automatic_execution`` and
+``partner_sharing``. Without a record a purpose is not consented, unless the firm presumes it in
+``Settings.presumed_consents`` (never automatic execution or partner sharing). Withdrawing automatic execution
+cancels the customer's pending automatic orders at once; withdrawing a contact channel withdraws the messages
+still queued on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from rapport.errors import InvalidInput
+
+CONTACT_CHANNELS: tuple[str, ...] = ("push", "email", "sms", "app")
+PURPOSES: tuple[str, ...] = (
+    "personalisation",
+    *(f"contact:{channel}" for channel in CONTACT_CHANNELS),
+    "automatic_execution",
+    "partner_sharing",
+)
+NEVER_PRESUMED = ("automatic_execution", "partner_sharing")
+
+
+@dataclass(frozen=True)
+class Consent:
+    """One recorded consent decision: granted or withdrawn, when, and where it was given."""
+
+    customer_id: str
+    purpose: str
+    granted: bool
+    source: str
+    recorded_at: datetime
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "purpose": self.purpose,
+            "granted": self.granted,
+            "source": self.source,
+            "recorded_at": self.recorded_at.isoformat(),
+            "note": self.note,
+        }
+
+
+@dataclass
+class ConsentChange:
+    """What recording a consent did: the record in force, whether it changed anything, and what it stopped."""
+
+    consent: Consent
+    changed: bool
+    cancelled_orders: list[str] = field(default_factory=list)
+    withdrawn_actions: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.consent.to_dict(),
+            "changed": self.changed,
+            "cancelled_orders": list(self.cancelled_orders),
+            "withdrawn_actions": list(self.withdrawn_actions),
+        }
+
+
+class ConsentStore(Protocol):
+    """Where consents are kept (rapport.store.consents)."""
+
+    @property
+    def settings(self) -> Any: ...
+
+    def consent_rows(self, customer_id: str) -> list[Consent]: ...
+
+    def insert_consent(self, consent: Consent) -> None: ...
+
+
+def check_purpose(purpose: str) -> str:
+    if purpose not in PURPOSES:
+        raise InvalidInput(f"Consent purpose {purpose!r} is unknown; use one of {', '.join(PURPOSES)}.")
+    return purpose
+
+
+def consents_in_force(store: ConsentStore, customer_id: str, now: datetime) -> dict[str, bool]:
+    """Every purpose and whether it is consented at ``now`` (the latest record at or before ``now`` wins)."""
+    return in_force(store.consent_rows(customer_id), store.settings, now)
+
+
+def in_force(records: list[Consent], settings: Any, now: datetime) -> dict[str, bool]:
+    """Every purpose and whether ``records`` (oldest first) consent to it at ``now``, presumptions included."""
+    found = dict.fromkeys(PURPOSES, False)
+    for purpose in settings.presumed_consents:
+        if purpose in found and purpose not in NEVER_PRESUMED:
+            found[purpose] = True
+    for record in records:
+        if record.recorded_at <= now:
+            found[record.purpose] = record.granted
+    return found
+
+
+def has_consent(store: ConsentStore, customer_id: str, purpose: str, now: datetime) -> bool:
+    """Whether ``customer_id`` consents to ``purpose`` at ``now``."""
+    return consents_in_force(store, customer_id, now)[check_purpose(purpose)]
+
+
+def consent_history(store: ConsentStore, customer_id: str) -> list[Consent]:
+    """Every consent record of the customer, oldest first (what the preference centre shows)."""
+    return store.consent_rows(customer_id)
+
+
+def record_consent(
+    store: ConsentStore,
+    customer_id: str,
+    purpose: str,
+    granted: bool,
+    source: str,
+    now: datetime,
+    note: str | None = None,
+) -> ConsentChange:
+    """Grant or withdraw ``purpose``; a repeat of the state already in force changes nothing (safe to retry).
+
+    Withdrawing stops at once what depended on the consent: pending automatic orders for automatic execution,
+    queued messages for a contact channel.
+    """
+    check_purpose(purpose)
+    if now.tzinfo is None:
+        raise InvalidInput(f"now={now.isoformat()} has no time zone; pass an aware UTC datetime.")
+    if not source or len(source) > 64:
+        raise InvalidInput(f"Consent source {source!r} must name where consent was given (1 to 64 characters).")
+    rows = [r for r in store.consent_rows(customer_id) if r.purpose == purpose and r.recorded_at <= now]
+    if rows and rows[-1].granted == granted:
+        return ConsentChange(rows[-1], changed=False)
+    record = Consent(customer_id, purpose, granted, source, now, note)
+    store.insert_consent(record)
+    change = ConsentChange(record, changed=True)
+    if not granted:
+        _stop_dependents(store, change, now)
+    return change
+
+
+def _stop_dependents(store: Any, change: ConsentChange, now: datetime) -> None:
+    consent = change.consent
+    reason = f"consent {consent.purpose} withdrawn ({consent.source}, {now.isoformat()})"
+    if consent.purpose == "automatic_execution":
+        from rapport.respond.automatic import cancel_pending_orders
+
+        cancelled = cancel_pending_orders(store, consent.customer_id, now, reason)
+        change.cancelled_orders = [order.id for order in cancelled]
+    elif consent.purpose.startswith("contact:"):
+        from rapport.decide.contact_policy import release_contacts
+        from rapport.respond.outbox import withdraw_pending
+
+        channel = consent.purpose.split(":", 1)[1]
+        withdrawn = withdraw_pending(store, consent.customer_id, channel, now, reason)
+        change.withdrawn_actions = [action.id for action in withdrawn]
+        release_contacts(store, consent.customer_id, [action.idempotency_key for action in withdrawn])

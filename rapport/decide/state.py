@@ -1,0 +1,40 @@
+"""What one decision reads about one customer, read in one go: needs, control levels, consents, contact policy.
+
+The store fills it on one connection (rapport.store.decisions), so a decision costs a handful of indexed reads
+rather than a connection per question. Nothing here outlives the decision: every decision reads afresh, so a
+consent withdrawn a moment ago is already in force.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rapport.decide import consent, control
+from rapport.decide.consent import Consent
+from rapport.decide.contact_policy import Contact, ContactPolicy
+from rapport.decide.control import ControlSetting
+from rapport.recognize.need import Need
+
+
+@dataclass
+class CustomerState:
+    """One customer's needs and preferences as of one decision; ``policy`` and ``contacts`` only when outbound."""
+
+    customer_id: str
+    settings: Any
+    needs: list[Need]
+    control_rows: list[ControlSetting]
+    consent_rows: list[Consent]
+    policy: ContactPolicy | None = None
+    contacts: list[Contact] = field(default_factory=list)
+    _consents: dict[str, bool] | None = None
+
+    def control_level(self, category: str) -> tuple[str, str]:
+        return control.resolve_level(self.control_rows, self.settings, category)
+
+    def consents(self, purpose: str, now: datetime) -> bool:
+        if self._consents is None:
+            self._consents = consent.in_force(self.consent_rows, self.settings, now)
+        return self._consents[consent.check_purpose(purpose)]
