@@ -1,7 +1,7 @@
 """Linkage: which profiles probabilistic linkage has compared, and the review queue of proposed merges.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from rapport.store.tables import BigId, JSONType, UTCDateTime
 
 revision = "0005"
-down_revision = "0006"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

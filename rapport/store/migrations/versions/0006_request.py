@@ -1,7 +1,7 @@
 """Request: the catalogue with stock (what may be offered) and the trained offer models.
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0005
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from rapport.store.tables import JSONType, UTCDateTime
 
 revision = "0006"
-down_revision = "0002"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
