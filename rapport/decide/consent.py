@@ -72,6 +72,8 @@ class ConsentStore(Protocol):
 
     def consent_rows(self, customer_id: str) -> list[Consent]: ...
 
+    def profile_joined_at(self, customer_id: str) -> datetime | None: ...
+
     def insert_consent(self, consent: Consent) -> None: ...
 
 
@@ -82,19 +84,35 @@ def check_purpose(purpose: str) -> str:
 
 
 def consents_in_force(store: ConsentStore, customer_id: str, now: datetime) -> dict[str, bool]:
-    """Every purpose and whether it is consented at ``now`` (the latest record at or before ``now`` wins)."""
-    return in_force(store.consent_rows(customer_id), store.settings, now)
+    """Every purpose and whether it is consented at ``now`` (see :func:`in_force`)."""
+    return in_force(store.consent_rows(customer_id), store.settings, now, store.profile_joined_at(customer_id))
 
 
-def in_force(records: list[Consent], settings: Any, now: datetime) -> dict[str, bool]:
-    """Every purpose and whether ``records`` (oldest first) consent to it at ``now``, presumptions included."""
+def in_force(
+    records: list[Consent], settings: Any, now: datetime, joined_at: datetime | None = None
+) -> dict[str, bool]:
+    """Every purpose and whether ``records`` (oldest first) consent to it at ``now``, presumptions included.
+
+    A profile's records may come from several customer records joined by merges (``joined_at``: the last one).
+    Each record's latest choice stands for it; where two records disagree the stricter (the withdrawal) wins, until
+    the customer chooses again after the merge: then that choice wins. A record that never chose does not disagree.
+    """
     found = dict.fromkeys(PURPOSES, False)
     for purpose in settings.presumed_consents:
         if purpose in found and purpose not in NEVER_PRESUMED:
             found[purpose] = True
+    latest: dict[str, dict[str, bool]] = {}  # purpose -> origin record -> its latest choice before the join
+    after_join: dict[str, bool] = {}
     for record in records:
-        if record.recorded_at <= now:
-            found[record.purpose] = record.granted
+        if record.recorded_at > now:
+            continue
+        if joined_at is not None and record.recorded_at > joined_at:
+            after_join[record.purpose] = record.granted
+        else:
+            latest.setdefault(record.purpose, {})[record.customer_id] = record.granted
+    for purpose, choices in latest.items():
+        found[purpose] = all(choices.values())
+    found.update(after_join)
     return found
 
 
@@ -128,7 +146,7 @@ def record_consent(
     if not source or len(source) > 64:
         raise InvalidInput(f"Consent source {source!r} must name where consent was given (1 to 64 characters).")
     rows = [r for r in store.consent_rows(customer_id) if r.purpose == purpose and r.recorded_at <= now]
-    if rows and rows[-1].granted == granted:
+    if rows and consents_in_force(store, customer_id, now)[purpose] == granted and rows[-1].granted == granted:
         return ConsentChange(rows[-1], changed=False)
     record = Consent(customer_id, purpose, granted, source, now, note)
     store.insert_consent(record)

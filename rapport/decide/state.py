@@ -27,6 +27,7 @@ class CustomerState:
     needs: list[Need]
     control_rows: list[ControlSetting]
     consent_rows: list[Consent]
+    joined_at: datetime | None = None  # when the profile's records were last joined (consents: stricter wins)
     policy: ContactPolicy | None = None
     contacts: list[Contact] = field(default_factory=list)
     _consents: dict[str, bool] | None = None
@@ -36,5 +37,5 @@ class CustomerState:
 
     def consents(self, purpose: str, now: datetime) -> bool:
         if self._consents is None:
-            self._consents = consent.in_force(self.consent_rows, self.settings, now)
+            self._consents = consent.in_force(self.consent_rows, self.settings, now, self.joined_at)
         return self._consents[consent.check_purpose(purpose)]

@@ -11,7 +11,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, String, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, String, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -27,13 +27,21 @@ from rapport.store.tables import (
     decision_outcomes,
     decisions,
     events,
+    merges,
 )
 
 T = TypeVar("T")
 TRAIT_SCAN = 20  # identify calls read for traits.timezone, newest first
 # The reads on a decision's path, built once (a statement's construction costs as much as its execution).
 _CID = bindparam("cid", type_=String())
-_CONSENTS = select(consents).where(consents.c.customer_id == _CID).order_by(consents.c.id)
+_MEMBERS = select(customers.c.id).where(customers.c.canonical_id == _CID).scalar_subquery()
+# Every record of the profile keeps its own consents; a merge joins them (read: rapport.decide.consent.in_force).
+_CONSENTS = (
+    select(consents)
+    .where(or_(consents.c.customer_id == _CID, consents.c.customer_id.in_(_MEMBERS)))
+    .order_by(consents.c.recorded_at, consents.c.id)
+)
+_JOINED = select(func.max(merges.c.created_at)).where(merges.c.status == "applied", merges.c.merged_id.in_(_MEMBERS))
 _CONTROL = select(control_levels).where(control_levels.c.customer_id == _CID)
 _POLICY = select(contact_policies.c.policy).where(contact_policies.c.customer_id == _CID)
 _TRAITS = (
@@ -80,6 +88,11 @@ class SqlPreferences:
     def consent_rows(self, customer_id: str, conn: Connection | None = None) -> list[Consent]:
         with self._reading(conn) as reader:
             return [row_to(Consent, row._mapping) for row in reader.execute(_CONSENTS, {"cid": customer_id})]
+
+    def profile_joined_at(self, customer_id: str, conn: Connection | None = None) -> datetime | None:
+        """When the profile's records were last joined by a merge (None: one record, never merged)."""
+        with self._reading(conn) as reader:
+            return cast(datetime | None, reader.scalar(_JOINED, {"cid": customer_id}))
 
     def insert_consent(self, consent: Consent) -> None:
         with self.engine.begin() as conn:

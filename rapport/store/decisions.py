@@ -67,6 +67,7 @@ class SqlDecisionStore(SqlPreferences, RespondStore):
                 needs=found,
                 control_rows=self.control_rows(canonical, conn),
                 consent_rows=self.consent_rows(canonical, conn),
+                joined_at=self.profile_joined_at(canonical, conn),
             )
             if outbound:
                 state.policy = self.contact_policy(canonical, conn)
