@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from rapport.decide import contact_policy
 from rapport.decide.contact_policy import Contact
 from rapport.decide.engine import DecisionStore
-from rapport.errors import RapportError
+from rapport.errors import Conflict, RapportError
 from rapport.recognize.need import Need
+from rapport.request.offers import curated_offers
 from rapport.respond import automatic, mandates, reorder
 from rapport.respond.automatic import AutomaticStore
 from rapport.respond.outbox import enqueue_action
@@ -165,9 +166,23 @@ class _Step:
         return True
 
     def _options(self) -> list[dict[str, Any]]:
+        """Request's curated offering for the need (stock, returns and price rules applied there); the customer's
+        own frequent items only while no offer model has been trained yet."""
+        try:
+            offers = curated_offers(self.store, self.customer_id, self.rules.curated_k, need=self.need)  # type: ignore[arg-type]
+        except Conflict:
+            return self._own_frequent_items()
+        if offers:
+            self.draft.versions["ranker"] = offers[0].model_version
+        self.draft.reasons.append(
+            f"options from Request's ranker ({len(offers)} fit the need and what can be delivered)"
+        )
+        return [{"sku": o.sku, "name": o.name, "price": o.price, "rank": o.rank, "reason": o.reason} for o in offers]
+
+    def _own_frequent_items(self) -> list[dict[str, Any]]:
         rows = self.store.frequent_items(self.customer_id, self.need.category, self.rules.curated_k)
         self.draft.versions["ranker"] = FALLBACK_RANKER
-        self.draft.reasons.append("options from the customer's own frequent items (Request's ranker is not available)")
+        self.draft.reasons.append("options from the customer's own frequent items (no offer model is trained yet)")
         return [
             {"sku": row["sku"], "reason": f"you bought this {row['count']} times, last on {row['last_at']:%Y-%m-%d}"}
             for row in rows

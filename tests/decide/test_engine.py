@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from rapport.decide import consent, control
 from rapport.decide.engine import decide
 from rapport.decide.situations import Situation
+from rapport.request.training import train_offer_model
 from rapport.respond import automatic
 from rapport.respond.mandates import MandateTerms, create_mandate
 from rapport.respond.outbox import get_action
@@ -208,3 +209,28 @@ def test_withdrawing_consent_over_http_cancels_the_pending_order(decisions: SqlD
     assert answer.status_code == 200, answer.text
     assert answer.json()["changes"][0]["cancelled_orders"] == [scheduled.action["order_id"]]
     assert [o.status for o in automatic.list_automatic_orders(decisions, cid)] == ["cancelled"]
+
+
+def test_show_me_options_takes_requests_ranker_within_stock(decisions: SqlDecisionStore) -> None:
+    def line(sku: str, price: float) -> dict[str, object]:
+        return {"products": [{"sku": sku, "category": "toner", "quantity": 1, "price": price}]}
+
+    for n in range(6):  # people who buy the black toner also buy the colour set; one of them is out of stock
+        customer(decisions, f"peer{n}", orders=[line("TONER-BK-305", 59.0), line("TONER-CL-305", 89.0),
+                                                line("TONER-XL-305", 99.0), line("TONER-BK-305", 59.0)])  # fmt: skip
+    cid = _toner_customer(decisions, "chooser2", "show_me_options")
+    _grant(decisions, cid, "personalisation")
+    stock = [
+        {"sku": "TONER-BK-305", "category": "toner", "price": 59.0, "on_hand": 10},
+        {"sku": "TONER-CL-305", "category": "toner", "price": 89.0, "on_hand": 3},
+        {"sku": "TONER-XL-305", "category": "toner", "price": 99.0, "on_hand": 0},
+    ]
+    decisions.offers.save_catalogue(stock)
+    model = train_offer_model(decisions.offers, now=NOW)
+    curated = decide(decisions, cid, APP_OPEN, NOW)
+    assert (curated.status, curated.experience) == ("act", "curated_offering")
+    assert curated.action is not None
+    offered = [o["sku"] for o in curated.action["options"]]
+    assert "TONER-CL-305" in offered and "TONER-XL-305" not in offered, "the out-of-stock item never appears"
+    assert all(o["reason"] for o in curated.action["options"])
+    assert curated.model_versions["ranker"] == model.version
