@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from rapport.api.auth import key_from_header
+from rapport.api.decide import decision_store
+from rapport.customers.service import resolve_customer
+from rapport.decide.consent import withheld_categories
 from rapport.errors import Forbidden
 from rapport.request.constraints import OfferConstraints
 from rapport.request.offers import MAX_OFFERS, Offer, offer_list
@@ -31,6 +35,7 @@ class OffersBody(BaseModel):
     need: str | None
     model_version: str
     offers: list[Offer]
+    note: str | None = None
 
 
 def require_any(*scopes: str) -> Callable[[Request], ApiKey]:
@@ -62,8 +67,15 @@ def offers(
     """A few options that fit the customer, best first, each with the reason it was chosen.
 
     Only items in stock or deliverable through a connection architecture, never one the customer returned or
-    complained about, within the price range.
+    complained about, within the price range, and only with the customer's personalisation consent (never in a
+    category they withdrew: ``personalisation:<category>``).
     """
-    rules = OfferConstraints(min_price=min_price, max_price=max_price)
-    found = offer_list(request.app.state.store, customer_id, k, need, rules)
-    return OffersBody(customer_id=found.customer_id, need=need, model_version=found.model_version, offers=found.offers)
+    store = decision_store(request)
+    canonical = resolve_customer(store, customer_id)
+    withheld = withheld_categories(store, canonical, datetime.now(UTC))
+    rules = OfferConstraints(min_price=min_price, max_price=max_price, withheld_categories=withheld or frozenset())
+    found = offer_list(store, canonical, k, need, rules)
+    if withheld is None:  # consent first: nothing personal is offered to a customer who has not agreed to it
+        note = "no personalisation consent: no personal options (the customer can grant it in the preference centre)"
+        return OffersBody(customer_id=canonical, need=need, model_version=found.model_version, offers=[], note=note)
+    return OffersBody(customer_id=canonical, need=need, model_version=found.model_version, offers=found.offers)

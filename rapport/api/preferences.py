@@ -7,10 +7,10 @@ already in force changes nothing. Withdrawing a consent stops at once what depen
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from rapport.api.auth import require
 from rapport.api.decide import decision_store
@@ -27,14 +27,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such customer."},
     422: {"description": "The body does not match the schema."},
 }
-Purpose = Literal[
-    "personalisation",
-    "contact:push",
-    "contact:email",
-    "contact:sms",
-    "contact:app",
-    "automatic_execution",
-    "partner_sharing",
+# One of rapport.decide.consent.PURPOSES, or personalisation:<category> for one category.
+Purpose = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(personalisation(:\S.{0,63})?|contact:(push|email|sms|app)|automatic_execution|partner_sharing)$"
+    ),
 ]
 Level = Literal["i_choose", "show_me_options", "remind_me", "do_it_for_me"]
 Channel = Literal["push", "email", "sms", "app"]

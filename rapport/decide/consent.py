@@ -78,9 +78,31 @@ class ConsentStore(Protocol):
 
 
 def check_purpose(purpose: str) -> str:
-    if purpose not in PURPOSES:
-        raise InvalidInput(f"Consent purpose {purpose!r} is unknown; use one of {', '.join(PURPOSES)}.")
+    """``purpose`` if Rapport knows it: one of PURPOSES, or ``personalisation:<category>`` for one category."""
+    category = purpose.split(":", 1)[1] if purpose.startswith("personalisation:") else None
+    if purpose not in PURPOSES and not (category and len(category) <= 64 and category.strip() == category):
+        raise InvalidInput(
+            f"Consent purpose {purpose!r} is unknown; use one of {', '.join(PURPOSES)}, or "
+            "personalisation:<category> for one category."
+        )
     return purpose
+
+
+def purpose_in_force(consents: dict[str, bool], purpose: str) -> bool:
+    """Whether ``purpose`` is consented in ``consents`` (from :func:`in_force`); a category's personalisation
+    follows the customer's general choice unless they chose for that category."""
+    check_purpose(purpose)
+    if purpose.startswith("personalisation:"):
+        return consents.get(purpose, consents["personalisation"])
+    return consents[purpose]
+
+
+def withheld_categories(store: ConsentStore, customer_id: str, now: datetime) -> frozenset[str] | None:
+    """The categories the customer withdrew from personalisation; None when personalisation is not consented."""
+    consents = consents_in_force(store, customer_id, now)
+    if not consents["personalisation"]:
+        return None
+    return frozenset(p.split(":", 1)[1] for p, ok in consents.items() if p.startswith("personalisation:") and not ok)
 
 
 def consents_in_force(store: ConsentStore, customer_id: str, now: datetime) -> dict[str, bool]:
@@ -118,7 +140,7 @@ def in_force(
 
 def has_consent(store: ConsentStore, customer_id: str, purpose: str, now: datetime) -> bool:
     """Whether ``customer_id`` consents to ``purpose`` at ``now``."""
-    return consents_in_force(store, customer_id, now)[check_purpose(purpose)]
+    return purpose_in_force(consents_in_force(store, customer_id, now), purpose)
 
 
 def consent_history(store: ConsentStore, customer_id: str) -> list[Consent]:
@@ -146,7 +168,11 @@ def record_consent(
     if not source or len(source) > 64:
         raise InvalidInput(f"Consent source {source!r} must name where consent was given (1 to 64 characters).")
     rows = [r for r in store.consent_rows(customer_id) if r.purpose == purpose and r.recorded_at <= now]
-    if rows and consents_in_force(store, customer_id, now)[purpose] == granted and rows[-1].granted == granted:
+    if (
+        rows
+        and purpose_in_force(consents_in_force(store, customer_id, now), purpose) == granted
+        and rows[-1].granted == granted
+    ):
         return ConsentChange(rows[-1], changed=False)
     record = Consent(customer_id, purpose, granted, source, now, note)
     store.insert_consent(record)

@@ -38,4 +38,4 @@ class CustomerState:
     def consents(self, purpose: str, now: datetime) -> bool:
         if self._consents is None:
             self._consents = consent.in_force(self.consent_rows, self.settings, now, self.joined_at)
-        return self._consents[consent.check_purpose(purpose)]
+        return consent.purpose_in_force(self._consents, purpose)

@@ -30,7 +30,11 @@ def run_demo(store: Store, customers: int = 3000, seed: int = 7, console: Consol
     say(
         f"Generated the demo firm: {len(firm.events):,} events of {customers:,} people (seed {seed}) in {time.perf_counter() - started:.1f} s"
     )
-    store.settings = store.settings.with_overrides(identifier_fields=dict(firm.identifier_fields))
+    # The demo firm personalises from its customers' own purchases under legitimate interest (each customer can
+    # withdraw it, in general or per category); every other purpose needs the customer's explicit consent.
+    store.settings = store.settings.with_overrides(
+        identifier_fields=dict(firm.identifier_fields), presumed_consents=("personalisation",)
+    )
     ingestion = _ingest(store, firm, console)
     report = {
         "ingestion": ingestion,

@@ -3,9 +3,9 @@ items, a price range, the need's categories.
 
 ``OfferConstraints`` is an explicit input to the ranking, so each source of a rule stays where it belongs: the
 store gives stock and deliverability (the ``catalogue_items`` table) and returns/complaints (events); the API gives
-the price range; the need gives the categories. **Consent hook**: ``consented_categories`` is the set of categories
-the customer consented to personalise; the consent component fills it (``None`` means no consent record is wired
-yet, so no category is removed on that ground; an empty set means nothing may be personalised).
+the price range; the need gives the categories. Consent: ``withheld_categories`` are the categories the customer
+withdrew from personalisation (``personalisation:<category>``, filled by rapport.decide.consent); a caller that
+knows exactly which categories were consented may pass ``consented_categories`` instead (``None``: no such rule).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class OfferConstraints:
     excluded_skus: frozenset[str] = frozenset()  # returned or complained about
     min_price: float | None = None
     max_price: float | None = None
+    withheld_categories: frozenset[str] = frozenset()  # categories the customer withdrew from personalisation
 
     def __post_init__(self) -> None:
         for name in ("min_price", "max_price"):
@@ -48,6 +49,7 @@ class OfferConstraints:
             consented_categories=_both(self.consented_categories, other.consented_categories),
             categories=_both(self.categories, other.categories),
             excluded_skus=self.excluded_skus | other.excluded_skus,
+            withheld_categories=self.withheld_categories | other.withheld_categories,
             min_price=_pick(max, self.min_price, other.min_price),
             max_price=_pick(min, self.max_price, other.max_price),
         )
@@ -59,6 +61,8 @@ class OfferConstraints:
             ok &= np.isin(skus, list(self.available_skus))
         if self.consented_categories is not None:
             ok &= np.isin(categories, list(self.consented_categories))
+        if self.withheld_categories:
+            ok &= ~np.isin(categories, list(self.withheld_categories))
         if self.categories is not None:
             ok &= np.isin(categories, list(self.categories))
         price = prices.astype(float)

@@ -234,3 +234,7 @@ def test_show_me_options_takes_requests_ranker_within_stock(decisions: SqlDecisi
     assert "TONER-CL-305" in offered and "TONER-XL-305" not in offered, "the out-of-stock item never appears"
     assert all(o["reason"] for o in curated.action["options"])
     assert curated.model_versions["ranker"] == model.version
+    consent.record_consent(decisions, cid, "personalisation:toner", False, "app", NOW)
+    withheld = decide(decisions, cid, APP_OPEN, NOW + timedelta(minutes=1))
+    assert withheld.experience == "respond_to_desire", "no personal options in a category the customer withdrew"
+    assert any("no options to curate" in reason for reason in withheld.reasons)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 
 from rapport.api.app import create_app
 from rapport.customers.identifiers import Identifier
+from rapport.decide.consent import record_consent
 from rapport.request.training import train_offer_model
+from rapport.store.decisions import SqlDecisionStore
 from rapport.store.keys import create_key
 from rapport.store.store import Store
 from tests.request.conftest import ANNA
@@ -29,6 +32,9 @@ def test_offers_with_reasons_for_read_and_decide_keys(client) -> None:
     http, keys, store = client
     model = train_offer_model(store.offers)
     anna = store.customer_by_identifier(Identifier("user_id", ANNA))
+    unconsented = http.get(f"/v1/customers/{anna}/offers", params={"k": 3}, headers=keys["read"]).json()
+    assert unconsented["offers"] == [] and "personalisation consent" in unconsented["note"], "consent first"
+    record_consent(SqlDecisionStore.over(store), anna, "personalisation", True, "web", datetime.now(UTC))
     for scope in ("read", "decide"):
         response = http.get(f"/v1/customers/{anna}/offers", params={"k": 3}, headers=keys[scope])
         assert response.status_code == 200, response.text
@@ -40,6 +46,9 @@ def test_offers_with_reasons_for_read_and_decide_keys(client) -> None:
     toner = http.get(f"/v1/customers/{anna}/offers", params={"need": "toner", "max_price": 60}, headers=keys["read"])
     assert toner.status_code == 200
     assert [o["sku"] for o in toner.json()["offers"]] == ["TON-A"]  # TON-B: returned, and above 60
+    record_consent(SqlDecisionStore.over(store), anna, "personalisation:toner", False, "app", datetime.now(UTC))
+    withheld = http.get(f"/v1/customers/{anna}/offers", params={"k": 5}, headers=keys["read"]).json()["offers"]
+    assert withheld and all(o["category"] != "toner" for o in withheld), "a withdrawn category never appears"
 
 
 def test_errors(client) -> None:
