@@ -37,5 +37,7 @@ def needs_route(
     """
     store = request.app.state.store
     canonical = resolve_customer(store, customer_id)
-    found = refresh_customer_needs(store, canonical, at or datetime.now(UTC)) if refresh else store.read_needs(canonical)
+    found = (
+        refresh_customer_needs(store, canonical, at or datetime.now(UTC)) if refresh else store.read_needs(canonical)
+    )
     return {"customer_id": canonical, "needs": [need.to_dict() for need in found]}

@@ -42,9 +42,7 @@ def run_recognize(store: Store, now: datetime, show_progress: bool = True) -> Re
     progress, advance = progress_callback(0, "Recognising needs")
     with progress:
         task = progress.task_ids[0]
-        return refresh_all_needs(
-            store, now, progress=advance, on_customers=lambda n: progress.update(task, total=n)
-        )
+        return refresh_all_needs(store, now, progress=advance, on_customers=lambda n: progress.update(task, total=n))
 
 
 def parse_moment(text: str) -> datetime:
@@ -52,5 +50,7 @@ def parse_moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"--at {text!r} is not an ISO 8601 date or time; use e.g. 2026-12-01 or 2026-12-01T08:00Z.") from None
+        raise InvalidInput(
+            f"--at {text!r} is not an ISO 8601 date or time; use e.g. 2026-12-01 or 2026-12-01T08:00Z."
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
