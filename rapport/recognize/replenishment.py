@@ -60,9 +60,7 @@ class ReplenishmentModel:
         if purchases.empty:
             raise InvalidInput("No purchases to learn from: the frame is empty.")
         self.dated = pd.api.types.is_datetime64_any_dtype(purchases[time_col])
-        frame = pd.DataFrame(
-            {"customer": purchases[customer_col], "item": purchases[item_col], "t": self._days(purchases[time_col])}
-        )
+        frame = self._frame(purchases, customer_col, item_col, time_col)
         if frame["t"].isna().any():
             raise InvalidInput(f"Column {time_col!r} has empty or unreadable times; fill or drop those rows.")
         if category_col:
@@ -71,12 +69,7 @@ class ReplenishmentModel:
         return self
 
     def with_history(
-        self,
-        purchases: pd.DataFrame,
-        customer_col: str = "customer_id",
-        item_col: str = "item",
-        time_col: str = "t",
-        category_col: str | None = None,
+        self, purchases: pd.DataFrame, customer_col: str, item_col: str, time_col: str, category_col: str | None = None
     ) -> ReplenishmentModel:
         """A copy that knows these customers' own purchases, judged against the fitted item and population levels.
 
@@ -84,9 +77,7 @@ class ReplenishmentModel:
         fitted (by the batch job), only the customer's own intervals are new. Their earlier pairs are replaced.
         """
         self._check_fitted()
-        frame = pd.DataFrame(
-            {"customer": purchases[customer_col], "item": purchases[item_col], "t": self._days(purchases[time_col])}
-        ).dropna()
+        frame = self._frame(purchases, customer_col, item_col, time_col).dropna()
         model = ReplenishmentModel(within_prior_df=self.within_prior_df, band=self.band)
         model.dated, model.hyper, model._items = self.dated, dict(self.hyper), self._items
         model._categories = {**self._categories}
@@ -96,6 +87,10 @@ class ReplenishmentModel:
         kept = self._pairs[~self._pairs.index.get_level_values("customer").isin(frame["customer"].unique())]
         model._pairs = pd.concat([kept, fresh]) if len(kept) else fresh
         return model
+
+    def _frame(self, purchases: pd.DataFrame, customer_col: str, item_col: str, time_col: str) -> pd.DataFrame:
+        times = self._days(purchases[time_col])
+        return pd.DataFrame({"customer": purchases[customer_col], "item": purchases[item_col], "t": times})
 
     def _fit_tables(self, pairs: pd.DataFrame) -> None:
         rep = pairs[pairs["n"] > 0].reset_index()
