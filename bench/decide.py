@@ -34,14 +34,24 @@ from typing import Any
 
 import httpx
 import numpy as np
+from sqlalchemy import JSON
 
 from rapport.config import Settings
 from rapport.decide.engine import decide
 from rapport.decide.situations import Situation
-from rapport.store.bulk import insert_rows
+from rapport.store.bulk import db_json, db_timestamp, insert_values
 from rapport.store.decisions import SqlDecisionStore
 from rapport.store.keys import create_key
-from rapport.store.tables import consents, control_levels, customers, events, identifiers, mandates, needs
+from rapport.store.tables import (
+    UTCDateTime,
+    consents,
+    control_levels,
+    customers,
+    events,
+    identifiers,
+    mandates,
+    needs,
+)
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 MIX = {"app_open": 0.45, "store_visit": 0.10, "call_centre": 0.05, "need_due": 0.30, "device_report": 0.10}
@@ -51,6 +61,23 @@ LEVELS = ["i_choose", "show_me_options", "remind_me", "do_it_for_me"]
 CONSENT_RATES = {"personalisation": 0.7, "contact:push": 0.5, "contact:email": 0.6, "automatic_execution": 0.15}
 PRINTER_SHARE = 0.05
 CHUNK = 10_000
+
+
+def insert_rows(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Bulk-insert dict rows through the store's driver-level path, in stored form (times and JSON as text)."""
+    if not rows:
+        return
+    names = list(rows[0])
+    convert = [
+        db_timestamp
+        if isinstance(table.c[n].type, UTCDateTime)
+        else db_json
+        if isinstance(table.c[n].type, JSON)
+        else None
+        for n in names
+    ]
+    values = [tuple(f(row[n]) if f else row[n] for n, f in zip(names, convert, strict=True)) for row in rows]
+    insert_values(conn, table.name, names, values)
 
 
 def build_population(store: SqlDecisionStore, n: int, seed: int, progress: Callable[[str], None]) -> list[str]:

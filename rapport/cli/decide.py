@@ -8,8 +8,7 @@ import typer
 
 from rapport.cli.context import open_store
 from rapport.cli.main import app
-from rapport.cli.output import cli_errors, console, print_json
-from rapport.cli.recognize import parse_moment
+from rapport.cli.output import cli_errors, console, parse_moment, print_json
 from rapport.decide.engine import decide
 from rapport.decide.situations import TOUCHPOINTS, Situation
 from rapport.store.decisions import SqlDecisionStore

@@ -9,10 +9,8 @@ from rich.table import Table
 
 from rapport.cli.context import open_store
 from rapport.cli.main import app
-from rapport.cli.output import cli_errors, console, print_json, progress_callback
-from rapport.errors import InvalidInput
-from rapport.recognize.refresh import RecognizeReport, refresh_all_needs
-from rapport.store.store import Store
+from rapport.cli.output import cli_errors, console, counted_progress, parse_moment, print_json
+from rapport.recognize.refresh import refresh_all_needs
 
 
 @app.command("recognize")
@@ -24,7 +22,12 @@ def recognize_command(
     """Refit the population's replenishment cadences and rewrite every customer's needs, with their evidence."""
     with cli_errors():
         now = parse_moment(at) if at else datetime.now(UTC)
-        report = run_recognize(open_store(database), now, show_progress=not as_json)
+        store = open_store(database)
+        if as_json:
+            report = refresh_all_needs(store, now)
+        else:
+            with counted_progress("Recognising needs") as (advance, set_total):
+                report = refresh_all_needs(store, now, progress=advance, on_customers=set_total)
     if as_json:
         print_json(report.as_dict())
         return
@@ -33,24 +36,3 @@ def recognize_command(
         table.add_row(kind, f"{count:,}")
     console.print(table)
     console.print(f"Model {report.model_version}, fitted on {report.order_lines:,} order lines.")
-
-
-def run_recognize(store: Store, now: datetime, show_progress: bool = True) -> RecognizeReport:
-    """The batch refresh with a progress bar over customers (the demo calls this too)."""
-    if not show_progress:
-        return refresh_all_needs(store, now)
-    progress, advance = progress_callback(0, "Recognising needs")
-    with progress:
-        task = progress.task_ids[0]
-        return refresh_all_needs(store, now, progress=advance, on_customers=lambda n: progress.update(task, total=n))
-
-
-def parse_moment(text: str) -> datetime:
-    """An ISO 8601 date or time; without a zone it is taken as UTC."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(
-            f"--at {text!r} is not an ISO 8601 date or time; use e.g. 2026-12-01 or 2026-12-01T08:00Z."
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from rapport.cli.recognize import run_recognize
+from rapport.cli.output import counted_progress
+from rapport.recognize.refresh import refresh_all_needs
 from rapport.store.store import Store
 
 # The firm's consumables, and the need kinds the demo shows for them (a device reading, a cadence, a habit).
@@ -14,7 +15,11 @@ EXAMPLES = (("toner", "depletion"), ("coffee_pods", "replenish"), ("medication",
 
 def recognize_demo_needs(store: Store, now: datetime, show_progress: bool) -> dict[str, Any]:
     """Refresh every customer's needs at ``now``; the summary and the most confident example of each kind."""
-    report = run_recognize(store, now, show_progress=show_progress)
+    if show_progress:
+        with counted_progress("Recognising needs") as (advance, set_total):
+            report = refresh_all_needs(store, now, progress=advance, on_customers=set_total)
+    else:
+        report = refresh_all_needs(store, now)
     examples = []
     for category, kind in EXAMPLES:
         need = store.most_confident_need(kind, category)
