@@ -99,7 +99,11 @@ def purpose_in_force(consents: dict[str, bool], purpose: str) -> bool:
 
 def withheld_categories(store: ConsentStore, customer_id: str, now: datetime) -> frozenset[str] | None:
     """The categories the customer withdrew from personalisation; None when personalisation is not consented."""
-    consents = consents_in_force(store, customer_id, now)
+    return withheld_in(consents_in_force(store, customer_id, now))
+
+
+def withheld_in(consents: dict[str, bool]) -> frozenset[str] | None:
+    """:func:`withheld_categories` from consents already read (:func:`in_force`)."""
     if not consents["personalisation"]:
         return None
     return frozenset(p.split(":", 1)[1] for p, ok in consents.items() if p.startswith("personalisation:") and not ok)

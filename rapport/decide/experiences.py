@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rapport.decide import contact_policy
-from rapport.decide.consent import withheld_categories
 from rapport.decide.contact_policy import Contact
 from rapport.decide.engine import DecisionStore
 from rapport.errors import Conflict, RapportError
@@ -170,8 +169,7 @@ class _Step:
     def _options(self) -> list[dict[str, Any]]:
         """Request's curated offering for the need (stock, returns and price rules applied there); the customer's
         own frequent items only while no offer model has been trained yet."""
-        withheld = withheld_categories(self.store, self.customer_id, self.now) or frozenset()
-        rules = OfferConstraints(withheld_categories=withheld)
+        rules = OfferConstraints(withheld_categories=self.state.withheld_categories(self.now))
         try:
             offers = curated_offers(self.store, self.customer_id, self.rules.curated_k, self.need, rules)  # type: ignore[arg-type]
         except Conflict:

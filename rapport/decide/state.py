@@ -36,6 +36,13 @@ class CustomerState:
         return control.resolve_level(self.control_rows, self.settings, category)
 
     def consents(self, purpose: str, now: datetime) -> bool:
+        return consent.purpose_in_force(self._in_force(now), purpose)
+
+    def withheld_categories(self, now: datetime) -> frozenset[str]:
+        """The categories the customer withdrew from personalisation (asked once personalisation is consented)."""
+        return consent.withheld_in(self._in_force(now)) or frozenset()
+
+    def _in_force(self, now: datetime) -> dict[str, bool]:
         if self._consents is None:
             self._consents = consent.in_force(self.consent_rows, self.settings, now, self.joined_at)
-        return consent.purpose_in_force(self._consents, purpose)
+        return self._consents

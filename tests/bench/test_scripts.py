@@ -1,0 +1,33 @@
+"""The benchmark scripts run end to end at a tiny size and end with their JSON line (not their timing: that is
+what the scripts themselves are for)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+TINY = {
+    "ingest.py": ["--events", "3000", "--backends", "sqlite"],
+    "decide.py": ["--customers", "300", "--requests", "40", "--events", "5"],
+    "respond.py": ["--orders", "8"],
+    "recognize.py": ["--customers", "2000", "--sections", "synthetic_100k"],
+}
+
+
+@pytest.mark.parametrize("script", sorted(TINY))
+def test_the_benchmark_prints_its_json(script: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), *TINY[script]],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert isinstance(result, dict) and result
