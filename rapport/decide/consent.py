@@ -111,7 +111,14 @@ def withheld_in(consents: dict[str, bool]) -> frozenset[str] | None:
 
 def consents_in_force(store: ConsentStore, customer_id: str, now: datetime) -> dict[str, bool]:
     """Every purpose and whether it is consented at ``now`` (see :func:`in_force`)."""
-    return in_force(store.consent_rows(customer_id), store.settings, now, store.profile_joined_at(customer_id))
+    records = store.consent_rows(customer_id)
+    joined_at = store.profile_joined_at(customer_id) if joined_records(records) else None
+    return in_force(records, store.settings, now, joined_at)
+
+
+def joined_records(records: list[Consent]) -> bool:
+    """Whether the consents come from more than one customer record (a merged profile): only then can they disagree."""
+    return len({record.customer_id for record in records}) > 1
 
 
 def in_force(

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from rapport.customers.profile import ORDER_EVENTS
 from rapport.customers.service import resolve_customer
+from rapport.decide.consent import joined_records
 from rapport.decide.contact_policy import Contact, contacts_window
 from rapport.decide.decision import Decision
 from rapport.decide.outcomes import Outcome
@@ -66,8 +67,9 @@ class SqlDecisionStore(SqlPreferences, RespondStore):
                 self.settings,
                 needs=found,
                 control_rows=self.control_rows(canonical, conn),
-                consent_rows=self.consent_rows(canonical, conn),
-                joined_at=self.profile_joined_at(canonical, conn),
+                consent_rows=(consent_rows := self.consent_rows(canonical, conn)),
+                # only records joined from several customer records can disagree (one query fewer otherwise)
+                joined_at=self.profile_joined_at(canonical, conn) if joined_records(consent_rows) else None,
             )
             if outbound:
                 state.policy = self.contact_policy(canonical, conn)
