@@ -1,0 +1,106 @@
+"""SQL for the Repeat step: the turns learning reads, the prompts it stores, the nudge bandit it updates.
+
+``SqlRepeat`` is mixed into ``SqlDecisionStore``; every read is an indexed look-up by customer or decision.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from rapport.repeat.bandit import NudgeBandit
+from rapport.repeat.preferences import Prompt, Turn
+from rapport.store.bandit import add_reward, load_bandit
+from rapport.store.consents import row_to
+from rapport.store.tables import decision_outcomes, decisions, preference_prompts
+
+_INSERT_PROMPT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
+
+
+class SqlRepeat:
+    """The Repeat step's reads and writes."""
+
+    engine: Engine
+
+    def category_turns(self, customer_id: str, category: str, limit: int) -> list[Turn]:
+        """The customer's latest outcomes of decisions about ``category``, newest first, with their decisions."""
+        query = (
+            select(
+                decisions.c.experience,
+                decision_outcomes.c.outcome,
+                decisions.c.need,
+                decisions.c.created_at,
+                decisions.c.id,
+            )
+            .join(decisions, decisions.c.id == decision_outcomes.c.decision_id)
+            .where(decision_outcomes.c.customer_id == customer_id, decisions.c.category == category)
+            .order_by(decision_outcomes.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            Turn(str(experience), str(outcome), (need or {}).get("item"), created, decision_id)
+            for experience, outcome, need, created, decision_id in rows
+            if experience is not None
+        ]
+
+    def decision_arm(self, decision_id: str) -> tuple[str | None, int]:
+        """The bandit arm a decision logged (None: it used none) and how many outcomes it has collected."""
+        count = (
+            select(func.count())
+            .select_from(decision_outcomes)
+            .where(decision_outcomes.c.decision_id == decision_id)
+            .scalar_subquery()
+        )
+        with self.engine.connect() as conn:
+            found = conn.execute(select(decisions.c.action, count).where(decisions.c.id == decision_id)).first()
+        if found is None:
+            return None, 0
+        arm = ((found[0] or {}).get("arm") or {}).get("key")
+        return (arm if isinstance(arm, str) else None), int(found[1])
+
+    def add_nudge_reward(self, customer_id: str, arm: str, reward: float, now: datetime) -> None:
+        add_reward(self.engine, customer_id, arm, reward, now)
+
+    def nudge_bandit(self, customer_id: str) -> NudgeBandit:
+        """The population's counts and this customer's, as one decision needs them."""
+        return load_bandit(self.engine, customer_id)
+
+    def put_prompt(self, prompt: Prompt) -> tuple[Prompt, bool]:
+        """Store the prompt unless one with its key exists; returns the stored one and whether it is new."""
+        row: dict[str, Any] = {
+            "id": prompt.id,
+            "prompt_key": prompt.prompt_key,
+            "customer_id": prompt.customer_id,
+            "category": prompt.category,
+            "kind": prompt.kind,
+            "message": prompt.message,
+            "details": prompt.details,
+            "status": prompt.status,
+            "created_at": prompt.created_at,
+        }
+        with self.engine.begin() as conn:
+            statement = _INSERT_PROMPT[conn.dialect.name](preference_prompts).on_conflict_do_nothing(
+                index_elements=["prompt_key"]
+            )
+            created = conn.execute(statement.returning(preference_prompts.c.id), row).first() is not None
+            stored = conn.execute(
+                select(preference_prompts).where(preference_prompts.c.prompt_key == prompt.prompt_key)
+            ).one()
+        return row_to(Prompt, stored._mapping), created
+
+    def open_prompts(self, customer_id: str, category: str | None = None) -> list[Prompt]:
+        """The customer's open prompts (about ``category`` if given), oldest first."""
+        query = select(preference_prompts).where(
+            preference_prompts.c.customer_id == customer_id, preference_prompts.c.status == "open"
+        )
+        if category is not None:
+            query = query.where(preference_prompts.c.category == category)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(preference_prompts.c.created_at, preference_prompts.c.id)).all()
+        return [row_to(Prompt, row._mapping) for row in rows]

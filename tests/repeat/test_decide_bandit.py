@@ -1,0 +1,66 @@
+"""Decide takes the nudge's style, channel and hour from the bandit once it has learned, logs the arm and its
+propensity, and each decision's first outcome teaches the bandit (from the next request on)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from rapport.decide.engine import decide
+from rapport.decide.outcomes import record_outcome
+from rapport.decide.situations import Situation
+from rapport.repeat.bandit import NudgeBandit
+from rapport.store.bandit import load_bandit, save_bandit
+from rapport.store.decisions import SqlDecisionStore
+from tests.decide.conftest import NOW, customer, need, store_needs, toner_order
+from tests.decide.test_engine import _grant
+
+NEED_DUE = Situation("need_due")
+
+
+def test_the_first_nudges_log_the_contact_policys_arm_and_teach_the_bandit(decisions: SqlDecisionStore) -> None:
+    cid = customer(decisions, "first", orders=[toner_order()])
+    store_needs(decisions, cid, need(cid))
+    _grant(decisions, cid, "contact:email")
+    nudge = decide(decisions, cid, NEED_DUE, NOW)
+    assert nudge.action is not None and nudge.status == "act"
+    arm = nudge.action["arm"]
+    assert (arm["channel"], arm["propensity"], arm["policy"]) == ("email", 1.0, "contact_policy")
+    assert "bandit" not in nudge.model_versions
+    record_outcome(decisions, nudge.id, "accepted", NOW + timedelta(hours=1))
+    record_outcome(decisions, nudge.id, "converted", NOW + timedelta(hours=2))
+    record_outcome(decisions, nudge.id, "accepted", NOW + timedelta(hours=3))  # a retry
+    learned = load_bandit(decisions.engine, cid)
+    i = learned.index[arm["key"]]
+    assert learned.population[i].tolist() == [1.0, 0.0], "a decision's first outcome counts once"
+    assert learned.customers[cid][i].tolist() == [1.0, 0.0]
+
+
+def test_once_learned_the_bandit_picks_channel_and_hour_and_logs_the_propensity(decisions: SqlDecisionStore) -> None:
+    bandit = NudgeBandit()
+    for n in range(300):  # everyone answers a one-click push at 18:00 and ignores the rest
+        bandit.update(f"p{n}", "one_click|push|18", 1.0)
+        bandit.update(f"p{n}", "reminder|email|09", 0.0)
+        bandit.update(f"p{n}", "reminder|push|09", 0.0)
+    save_bandit(decisions.engine, bandit, NOW)
+    cid = customer(decisions, "learned", timezone="Europe/Berlin", orders=[toner_order()])
+    store_needs(decisions, cid, need(cid))
+    _grant(decisions, cid, "contact:email", "contact:push")
+    nudge = decide(decisions, cid, NEED_DUE, NOW)  # 13:00 in Berlin
+    assert nudge.action is not None and nudge.model_versions["bandit"] == "nudge-ts@1"
+    arm = nudge.action["arm"]
+    assert arm["policy"] == "nudge-ts@1" and 0 < arm["propensity"] < 1
+    assert arm["channel"] in ("email", "push") and nudge.action["channel"] == arm["channel"]
+    send_at = datetime.fromisoformat(nudge.action["send_at"]).astimezone(ZoneInfo("Europe/Berlin"))
+    assert send_at.hour == arm["hour"] and send_at >= NOW, "sent at the arm's local hour"
+    assert nudge.action["style"] == arm["nudge"]
+    picks = []
+    for n in range(12):  # new customers: the arm that works for others wins most often
+        other = customer(decisions, f"learned-{n}", timezone="Europe/Berlin", orders=[toner_order()])
+        store_needs(decisions, other, need(other))
+        _grant(decisions, other, "contact:email", "contact:push")
+        made = decide(decisions, other, NEED_DUE, NOW)
+        assert made.action is not None
+        picks.append(made.action["arm"]["key"])
+    best = picks.count("one_click|push|18")
+    assert best >= 2 and all(best >= picks.count(key) for key in picks), picks
