@@ -13,10 +13,11 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from rapport.repeat.bandit import NudgeBandit
+from rapport.repeat.flywheel import ContactRecord, DecisionRecord
 from rapport.repeat.preferences import Prompt, Turn
 from rapport.store.bandit import add_reward, load_bandit
 from rapport.store.consents import row_to
-from rapport.store.tables import decision_outcomes, decisions, preference_prompts
+from rapport.store.tables import contact_log, decision_outcomes, decisions, preference_prompts
 
 _INSERT_PROMPT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
@@ -104,3 +105,51 @@ class SqlRepeat:
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(preference_prompts.c.created_at, preference_prompts.c.id)).all()
         return [row_to(Prompt, row._mapping) for row in rows]
+
+    def flywheel_records(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> tuple[list[DecisionRecord], list[ContactRecord]]:
+        """Every decision (with its outcomes) and every counted contact from ``since`` to ``until`` (both optional)."""
+        query = select(
+            decisions.c.id,
+            decisions.c.customer_id,
+            decisions.c.created_at,
+            decisions.c.status,
+            decisions.c.experience,
+            decisions.c.category,
+            decisions.c.need,
+        )
+        outcomes = select(
+            decision_outcomes.c.decision_id, decision_outcomes.c.outcome, decision_outcomes.c.occurred_at
+        ).join(decisions, decisions.c.id == decision_outcomes.c.decision_id)
+        contacts = select(contact_log.c.customer_id, contact_log.c.at)
+        if since is not None:
+            query = query.where(decisions.c.created_at >= since)
+            outcomes = outcomes.where(decisions.c.created_at >= since)
+            contacts = contacts.where(contact_log.c.at >= since)
+        if until is not None:
+            query = query.where(decisions.c.created_at < until)
+            outcomes = outcomes.where(decisions.c.created_at < until)
+            contacts = contacts.where(contact_log.c.at < until)
+        found: dict[str, list[tuple[str, datetime]]] = {}
+        with self.engine.connect() as conn:
+            for decision_id, outcome, at in conn.execute(outcomes):
+                found.setdefault(decision_id, []).append((outcome, at))
+            rows = conn.execute(query).all()
+            counted = [ContactRecord(cid, at) for cid, at in conn.execute(contacts)]
+        records = []
+        for decision_id, customer_id, created_at, status, experience, category, need in rows:
+            due = (need or {}).get("due_at")
+            records.append(
+                DecisionRecord(
+                    customer_id=customer_id,
+                    at=created_at,
+                    status=status,
+                    experience=experience,
+                    category=category,
+                    need_key=((need or {}).get("item") or (need or {}).get("category")) if need else None,
+                    need_due_at=datetime.fromisoformat(due) if isinstance(due, str) else None,
+                    outcomes=tuple(sorted(found.get(decision_id, []), key=lambda o: o[1])),
+                )
+            )
+        return records, counted
