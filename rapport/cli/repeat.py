@@ -126,3 +126,34 @@ def read_truth(path: Path) -> dict[tuple[str, str], str]:
         if not reader.fieldnames or not {"customer_id", "category", "level"} <= set(reader.fieldnames):
             raise InvalidInput(f"{path} must have the columns customer_id,category,level (got {reader.fieldnames}).")
         return {(row["customer_id"], row["category"]): row["level"] for row in reader}
+
+
+@evaluate_app.command("nudges")
+def evaluate_nudges(
+    database: str | None = typer.Option(None, help="Database URL (default: RAPPORT_DATABASE_URL or ./rapport.db)"),
+    bootstrap: int = typer.Option(1000, "--bootstrap", min=50),
+    seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON only"),
+) -> None:
+    """The stored nudge bandit's acceptance rate estimated from the logged nudges (IPS, SNIPS, DR)."""
+    import numpy as np
+
+    from rapport.repeat.ope import evaluate_nudge_policy
+    from rapport.store.bandit import load_bandit
+    from rapport.store.decisions import SqlDecisionStore
+
+    with cli_errors():
+        store = SqlDecisionStore.over(open_store(database))
+        result = evaluate_nudge_policy(
+            store.logged_nudges(), load_bandit(store.engine), np.random.default_rng(seed), bootstrap
+        )
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"{result['nudges']} logged nudges; their acceptance rate as logged: {result['logged_value']:.3f}")
+    table = Table(title="The stored bandit's acceptance rate, estimated off-policy")
+    for column in ("estimator", "estimate", "95% CI"):
+        table.add_column(column, justify="left" if column == "estimator" else "right")
+    for name, row in result["estimates"].items():
+        table.add_row(LABELS[name], f"{row['value']:.3f}", f"{row['low']:.3f}-{row['high']:.3f}")
+    console.print(table)

@@ -6,6 +6,7 @@ decision can collect several outcomes over time (accepted, then converted).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, get_args
@@ -78,3 +79,19 @@ def record_outcome(
     if created:
         learn_from_turn(log, stored, category, now)
     return stored, created
+
+
+DECISION_REASON = re.compile(r"^decision ([0-9a-f]{32}):")
+
+
+def record_cancellation(log: OutcomeLog, reason: str, order_id: str, now: datetime) -> Outcome | None:
+    """The customer cancelled an automatic order a decision scheduled: that decision's outcome is "cancelled".
+
+    ``reason`` is the order's reason ("decision <id>: …", as Decide writes it); orders not scheduled by a decision
+    record nothing. Cancelling again records nothing new.
+    """
+    found = DECISION_REASON.match(reason or "")
+    if found is None or log.decision_subject(found.group(1)) is None:
+        return None
+    outcome, _created = record_outcome(log, found.group(1), "cancelled", now, details={"automatic_order_id": order_id})
+    return outcome

@@ -185,3 +185,43 @@ def logistic_reward_model(
         if progress:
             progress(1)
     return q_hat
+
+
+# ----- Rapport's own nudge logs -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LoggedNudge:
+    """One logged nudge: who, the arm taken (its key), the probability it had, and its first outcome's reward."""
+
+    customer_id: str
+    arm: str
+    propensity: float
+    reward: float
+
+
+def evaluate_nudge_policy(
+    logs: list[LoggedNudge], policy: Any, rng: np.random.Generator, n_boot: int = 1000
+) -> dict[str, Any]:
+    """A nudge bandit's value (``policy``: rapport.repeat.bandit.NudgeBandit) estimated from the decision logs.
+
+    The target distribution for each logged nudge is the bandit's for that customer; the DR reward model is each
+    arm's smoothed mean reward in the logs, (successes + 1) / (tries + 2). Nudges on arms the bandit does not know
+    are left out. The logging policy's own value is the mean reward, for comparison.
+    """
+    from rapport.repeat.bandit import NudgeContext
+
+    known = [row for row in logs if row.arm in policy.index]
+    if not known:
+        raise InvalidInput("No logged nudge with an arm this bandit knows: decide some nudges and record outcomes.")
+    actions = np.array([policy.index[row.arm] for row in known])
+    rewards = np.array([row.reward for row in known])
+    rounds = LoggedRounds(actions, rewards, np.array([row.propensity for row in known]))
+    target = np.vstack([policy.probabilities(NudgeContext(row.customer_id), rng) for row in known])
+    tries = np.bincount(actions, minlength=len(policy.arms))
+    wins = np.bincount(actions, weights=rewards, minlength=len(policy.arms))
+    q_hat = np.tile((wins + 1) / (tries + 2), (len(known), 1))
+    found = estimate(rounds, target, q_hat, rng=rng, n_boot=n_boot)
+    return {
+        "nudges": len(known),
+        "logged_value": float(rewards.mean()),
+        "estimates": {name: e.to_dict() for name, e in found.items()},
+    }

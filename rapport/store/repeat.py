@@ -12,8 +12,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from rapport.repeat.bandit import NudgeBandit
+from rapport.repeat.bandit import REWARD, NudgeBandit
 from rapport.repeat.flywheel import ContactRecord, DecisionRecord
+from rapport.repeat.ope import LoggedNudge
 from rapport.repeat.preferences import Prompt, Turn
 from rapport.store.bandit import add_reward, load_bandit
 from rapport.store.consents import row_to
@@ -64,6 +65,28 @@ class SqlRepeat:
             return None, 0
         arm = ((found[0] or {}).get("arm") or {}).get("key")
         return (arm if isinstance(arm, str) else None), int(found[1])
+
+    def logged_nudges(self) -> list[LoggedNudge]:
+        """Every decision that logged a bandit arm and has an outcome: its arm, propensity and first reward."""
+        first = (
+            select(decision_outcomes.c.decision_id, func.min(decision_outcomes.c.id).label("first_id"))
+            .group_by(decision_outcomes.c.decision_id)
+            .subquery()
+        )
+        query = (
+            select(decisions.c.customer_id, decisions.c.action, decision_outcomes.c.outcome)
+            .join(first, first.c.decision_id == decisions.c.id)
+            .join(decision_outcomes, decision_outcomes.c.id == first.c.first_id)
+            .where(decisions.c.experience == "coach_behavior")
+            .order_by(decisions.c.created_at, decisions.c.id)
+        )
+        found = []
+        with self.engine.connect() as conn:
+            for customer_id, action, outcome in conn.execute(query):
+                arm = (action or {}).get("arm") or {}
+                if isinstance(arm.get("key"), str) and outcome in REWARD:
+                    found.append(LoggedNudge(customer_id, arm["key"], float(arm["propensity"]), REWARD[outcome]))
+        return found
 
     def add_nudge_reward(self, customer_id: str, arm: str, reward: float, now: datetime) -> None:
         add_reward(self.engine, customer_id, arm, reward, now)

@@ -64,3 +64,39 @@ def test_once_learned_the_bandit_picks_channel_and_hour_and_logs_the_propensity(
         picks.append(made.action["arm"]["key"])
     best = picks.count("one_click|push|18")
     assert best >= 2 and all(best >= picks.count(key) for key in picks), picks
+
+
+def test_the_logged_arms_and_propensities_feed_off_policy_evaluation(decisions: SqlDecisionStore) -> None:
+    import json
+
+    import numpy as np
+    from typer.testing import CliRunner
+
+    from rapport.cli.main import app
+    from rapport.repeat.ope import evaluate_nudge_policy
+
+    bandit = NudgeBandit()
+    bandit.update("seed", "reminder|push|13", 1.0)
+    save_bandit(decisions.engine, bandit, NOW)
+    made = []
+    for n in range(8):
+        cid = customer(decisions, f"ope-{n}", timezone="Europe/Berlin", orders=[toner_order()])
+        store_needs(decisions, cid, need(cid))
+        _grant(decisions, cid, "contact:email", "contact:push")
+        decision = decide(decisions, cid, NEED_DUE, NOW)
+        assert decision.action is not None
+        outcome = "accepted" if decision.action["arm"]["channel"] == "push" else "dismissed"
+        record_outcome(decisions, decision.id, outcome, NOW + timedelta(hours=1))
+        record_outcome(decisions, decision.id, "converted", NOW + timedelta(hours=2))  # not a second reward
+        made.append((decision.action["arm"], 1.0 if outcome == "accepted" else 0.0))
+    logs = decisions.logged_nudges()
+    assert sorted((row.arm, row.propensity, row.reward) for row in logs) == sorted(
+        (arm["key"], arm["propensity"], reward) for arm, reward in made
+    ), "one row per nudge: its arm, its propensity and its first outcome's reward"
+    result = evaluate_nudge_policy(logs, load_bandit(decisions.engine), np.random.default_rng(0), n_boot=100)
+    assert result["nudges"] == 8 and result["logged_value"] == np.mean([r for _, r in made])
+    assert set(result["estimates"]) == {"ips", "snips", "dr", "dm"}
+    url = decisions.settings.database_url
+    printed = CliRunner().invoke(app, ["evaluate", "nudges", "--database", url, "--bootstrap", "60", "--json"])
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(printed.stdout)["nudges"] == 8

@@ -156,3 +156,26 @@ def test_nothing_learned_ever_creates_a_mandate_or_a_consent(
         kinds = set(conn.execute(select(outbox_actions.c.kind).where(outbox_actions.c.customer_id == cid)).scalars())
     assert "do_it_for_me" not in learned
     assert kinds <= {"nudge", "offer", "question"}
+
+
+def test_cancelling_automatic_orders_over_http_teaches_the_step_back(decisions: SqlDecisionStore) -> None:
+    from fastapi.testclient import TestClient
+
+    from rapport.api.app import create_app
+    from rapport.store.keys import create_key
+
+    cid = _toner(decisions, "http-canceller")
+    control.set_control_level(decisions, cid, "toner", "do_it_for_me", NOW - timedelta(days=1))
+    _grant(decisions, cid, "automatic_execution", "contact:email")
+    _mandate(decisions, cid)
+    _, key = create_key(decisions.engine, ["write"], "app")
+    with TestClient(create_app(decisions), headers={"Authorization": f"Bearer {key}"}) as client:
+        for n in range(AUTO_CANCELS):
+            made = decide(decisions, cid, NEED_DUE, NOW + timedelta(hours=n))
+            assert made.action is not None and made.action["type"] == "automatic_order"
+            path = f"/v1/customers/{cid}/automatic-orders/{made.action['order_id']}/cancel"
+            assert client.post(path).status_code == 200
+            assert client.post(path).status_code == 200, "cancelling twice is harmless"
+            assert [o.outcome for o in decisions.outcomes_of(made.id)] == ["cancelled"]
+    assert control.control_level(decisions, cid, "toner") == ("remind_me", "learned")
+    assert [p["kind"] for p in _prompts(decisions, cid)] == ["confirm_switch_back"]
