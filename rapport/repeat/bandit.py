@@ -29,7 +29,7 @@ Public API (the simulator's "learned policy" uses it in memory; Decide loads it 
 - ``Arm(nudge, channel, hour)``, ``Arm.key`` ("reminder|push|09"), ``Arm.parse(key)``;
   ``default_arms(channels=CHANNELS, nudges=NUDGES, hours=HOURS)``.
 - ``NudgeContext(customer_id, channels=None)``: ``channels`` restricts the arms to those channels (consent).
-- ``NudgeBandit(arms=default_arms(), prior_strength=20.0, explore=0.02, draws=256)``:
+- ``NudgeBandit(arms=default_arms(), prior_strength=20.0, explore=0.02, draws=64)``:
   ``choose(context, rng) -> Choice(arm, propensity, probabilities)``;
   ``probabilities(context, rng) -> np.ndarray`` (over ``arms``, zero for arms not allowed);
   ``update(customer_id, arm_or_key, reward)``; ``fit(records)`` with records (customer_id, arm key, reward);
@@ -124,7 +124,7 @@ class NudgeBandit:
         *,
         prior_strength: float = 20.0,
         explore: float = 0.02,
-        draws: int = 256,
+        draws: int = 64,
     ) -> None:
         self.arms: tuple[Arm, ...] = tuple(arms) if arms is not None else default_arms()
         if not self.arms:
@@ -182,16 +182,17 @@ class NudgeBandit:
     def posterior(self, customer_id: str) -> tuple[np.ndarray, np.ndarray]:
         """Beta parameters (alpha, beta) per arm for ``customer_id``: the shrunk population prior plus their own."""
         own = self.customers.get(customer_id)
-        others = self.population if own is None else np.clip(self.population - own, 0.0, None)
-        alpha, beta = self._prior(others)
-        if own is not None:
-            alpha, beta = alpha + own[:, 0], beta + own[:, 1]
-        return alpha, beta
+        alpha, beta = self._posteriors(own[None] if own is not None else np.zeros((1, len(self.arms), 2)))
+        return alpha[0], beta[0]
 
-    def _prior(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        total = counts.sum(axis=1)
+    def _posteriors(self, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(alpha, beta), each (customers, arms), from the customers' own counts (customers, arms, 2)."""
+        others = np.clip(self.population[None] - own, 0.0, None)
+        total = others.sum(axis=2)
         weight = np.minimum(1.0, self.prior_strength / np.maximum(total, 1e-12))
-        return 1.0 + counts[:, 0] * weight, 1.0 + counts[:, 1] * weight
+        alpha = 1.0 + others[..., 0] * weight + own[..., 0]
+        beta = 1.0 + others[..., 1] * weight + own[..., 1]
+        return alpha, beta
 
     def allowed(self, channels: Sequence[str] | None) -> np.ndarray:
         mask = np.ones(len(self.arms), dtype=bool)
@@ -222,11 +223,9 @@ class NudgeBandit:
 
     def choose_many(self, customer_ids: Sequence[str], rng: np.random.Generator) -> np.ndarray:
         """One plain Thompson draw per customer, vectorised (no propensities): the arm index for each."""
-        alphas = np.empty((len(customer_ids), len(self.arms)))
-        betas = np.empty_like(alphas)
-        default = self._prior(self.population)
-        for row, cid in enumerate(customer_ids):
-            alphas[row], betas[row] = self.posterior(cid) if cid in self.customers else default
+        none = np.zeros((len(self.arms), 2))
+        own = np.stack([self.customers.get(cid, none) for cid in customer_ids]) if len(customer_ids) else none[None, :0]
+        alphas, betas = self._posteriors(own)
         return np.asarray(rng.beta(alphas, betas).argmax(axis=1))
 
     # ----- state ----------------------------------------------------------------------------------------------
