@@ -125,7 +125,8 @@ def learn(turns: Sequence[Turn], level: str, source: str, since: datetime | None
             and (since is None or t.at is None or t.at >= since)
         ]  # fmt: skip
         if len(cancelled) >= AUTO_CANCELS:
-            evidence = {"was": level, "step_back": True, "cancelled_automatic_orders": len(cancelled)}
+            evidence: dict[str, Any] = {"was": level, "step_back": True, "cancelled_automatic_orders": len(cancelled)}
+            evidence["since"] = since.isoformat() if since is not None else None
             return Learning("remind_me", "confirm_switch_back", cancelled[0].sku, evidence)
         return Learning()
     if level == "remind_me":
@@ -217,19 +218,19 @@ def new_prompt(customer_id: str, category: str, learning: Learning, now: datetim
             f"{category} — keep it? (Choose 'do it for me' again any time.)"
         )
         details: dict[str, Any] = {"switched_to": "remind_me", "was": "do_it_for_me", "cancelled": count}
+        details["since"] = learning.evidence.get("since")  # the choice of automation stepped back from
     else:
         message = (
             f"You reorder {what} each time we remind you. Would you like us to order it for you? You set the "
             "limits, get notice before each order and can cancel any of them."
         )
         details = {"sku": learning.sku, "suggested_level": "do_it_for_me", "needs": ["mandate", "consent"]}
-    details["since"] = now.date().isoformat() if learning.prompt_kind == "confirm_switch_back" else None
     key = prompt_key(customer_id, category, learning.prompt_kind, details)
     return Prompt(key[:32], customer_id, category, learning.prompt_kind, message, details, "open", now)
 
 
 def prompt_key(customer_id: str, category: str, kind: str, details: dict[str, Any]) -> str:
-    """One offer per item and one switch-back question per day: asking again is not learning anything new."""
+    """One offer per item, one switch-back question per choice of automation: asking again would teach nothing."""
     subject = details.get("sku") if kind == "offer_mandate" else details.get("since")
     raw = f"{customer_id}|{category}|{kind}|{subject}"
     return hashlib.sha256(raw.encode()).hexdigest()

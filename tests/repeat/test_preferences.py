@@ -71,6 +71,17 @@ def test_three_cancelled_automatic_orders_move_the_customer_back_to_reminders_an
     assert answered.experience == "automatic_execution"
     assert answered.action is not None and "prompts" not in answered.action, "an answered prompt is not asked again"
 
+    for n in range(AUTO_CANCELS):  # they keep cancelling: stepped back again, and asked again
+        at = later + timedelta(hours=2 + n)
+        made = answered if n == 0 else decide(decisions, cid, NEED_DUE, at)
+        assert made.action is not None and made.action["type"] == "automatic_order", made.reasons
+        automatic.cancel_automatic_order(decisions, cid, made.action["order_id"], at + timedelta(minutes=5))
+        record_outcome(decisions, made.id, "cancelled", at + timedelta(minutes=5))
+    assert control.control_level(decisions, cid, "toner") == ("remind_me", "learned")
+    assert [p["kind"] for p in _prompts(decisions, cid)] == ["confirm_switch_back"] * 2
+    again = decide(decisions, cid, NEED_DUE, later + timedelta(hours=8))
+    assert again.action is not None and len(again.action["prompts"]) == 1, "only the question not yet answered"
+
 
 def test_a_customer_who_always_accepts_the_reminder_is_offered_a_mandate_never_given_one(
     decisions: SqlDecisionStore,
