@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from rapport.repeat.bandit import NAME, POPULATION, NudgeBandit
 from rapport.store.tables import bandit_counts
 
-_UPSERT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
+_UPSERT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 
 def save_bandit(engine: Engine, bandit: NudgeBandit, now: datetime, name: str = NAME) -> int:

@@ -20,7 +20,7 @@ from rapport.store.bandit import add_reward, load_bandit
 from rapport.store.consents import row_to
 from rapport.store.tables import contact_log, decision_outcomes, decisions, preference_prompts
 
-_INSERT_PROMPT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
+_INSERT_PROMPT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 
 class SqlRepeat:
