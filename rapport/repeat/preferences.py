@@ -189,23 +189,38 @@ def scores_of(turns: Sequence[Turn]) -> tuple[dict[str, float], dict[str, int]]:
 def learn_from_outcome(store: PreferenceStore, customer_id: str, category: str, now: datetime) -> Learning:
     """Learn from the customer's latest outcomes in ``category``; store the learned level and the prompt, if any."""
     rows = store.control_rows(customer_id)
-    level, source = resolve_level(rows, store.settings, category)
-    chosen = explicit_row(rows, category) if source == "explicit" else learned_row(rows, category)
-    turns = store.category_turns(customer_id, category, LEARNING_WINDOW)
-    learning = learn(turns, level, source, chosen.set_at if chosen is not None else None)
-    if learning.level is not None:
-        evidence = dict(learning.evidence)
-        previous = learned_row(rows, category)
-        if previous is not None and (previous.evidence or {}).get("step_back"):
-            evidence["step_back"] = True  # still stepped back from the automation the customer once chose
-        store.put_control_level(ControlSetting(customer_id, category, learning.level, "learned", now, evidence))
+    learning = learn_in_force(
+        rows, store.settings, category, store.category_turns(customer_id, category, LEARNING_WINDOW)
+    )
+    setting = learned_setting(rows, customer_id, category, learning, now)
+    if setting is not None:
+        store.put_control_level(setting)
     if learning.prompt_kind is not None:
-        prompt = new_prompt(customer_id, category, learning, now)
-        stored, created = store.put_prompt(prompt)
+        stored, created = store.put_prompt(new_prompt(customer_id, category, learning, now))
         if created and stored.kind == "confirm_switch_back":
             payload = {"type": "preference_question", **stored.to_dict()}
             enqueue_action(store, customer_id, "question", PROMPT_CHANNEL, payload, now, f"repeat:prompt:{stored.id}")
     return learning
+
+
+def learn_in_force(rows: list[ControlSetting], settings: Any, category: str, turns: Sequence[Turn]) -> Learning:
+    """:func:`learn` under the level in force for ``category`` given the customer's stored rows."""
+    level, source = resolve_level(rows, settings, category)
+    chosen = explicit_row(rows, category) if source == "explicit" else learned_row(rows, category)
+    return learn(turns, level, source, chosen.set_at if chosen is not None else None)
+
+
+def learned_setting(
+    rows: list[ControlSetting], customer_id: str, category: str, learning: Learning, at: datetime
+) -> ControlSetting | None:
+    """The learned row to store for ``learning`` (None: nothing changes); a step back stays marked as one."""
+    if learning.level is None:
+        return None
+    evidence = dict(learning.evidence)
+    previous = learned_row(rows, category)
+    if previous is not None and (previous.evidence or {}).get("step_back"):
+        evidence["step_back"] = True  # still stepped back from the automation the customer once chose
+    return ControlSetting(customer_id, category, learning.level, "learned", at, evidence)
 
 
 def new_prompt(customer_id: str, category: str, learning: Learning, now: datetime) -> Prompt:
