@@ -190,3 +190,31 @@ def test_cancelling_automatic_orders_over_http_teaches_the_step_back(decisions: 
             assert [o.outcome for o in decisions.outcomes_of(made.id)] == ["cancelled"]
     assert control.control_level(decisions, cid, "toner") == ("remind_me", "learned")
     assert [p["kind"] for p in _prompts(decisions, cid)] == ["confirm_switch_back"]
+
+
+def test_erasure_removes_what_learning_kept_about_the_person(decisions: SqlDecisionStore) -> None:
+    from rapport.store.tables import bandit_counts
+
+    cid = _toner(decisions, "erase-learner")
+    _grant(decisions, cid, "contact:email")
+    for n in range(OFFER_AFTER):
+        at = NOW + timedelta(days=7 * n)
+        store_needs(decisions, cid, need(cid, now=at))
+        made = decide(decisions, cid, NEED_DUE, at)
+        record_outcome(decisions, made.id, "accepted", at + timedelta(hours=1))
+
+    def held() -> dict[str, int]:
+        with decisions.engine.connect() as conn:
+            return {
+                t.name: int(conn.scalar(select(func.count()).select_from(t).where(t.c.customer_id == cid)) or 0)
+                for t in (preference_prompts, bandit_counts)
+            }
+
+    assert all(held().values()), "a prompt and the person's own bandit counts exist"
+    decisions.erase(cid)
+    assert not any(held().values())
+    with decisions.engine.connect() as conn:
+        population = conn.scalar(
+            select(func.count()).select_from(bandit_counts).where(bandit_counts.c.customer_id == "*")
+        )
+    assert population, "the population's counts (no person's rows) stay"
