@@ -157,3 +157,33 @@ def evaluate_nudges(
     for name, row in result["estimates"].items():
         table.add_row(LABELS[name], f"{row['value']:.3f}", f"{row['low']:.3f}-{row['high']:.3f}")
     console.print(table)
+
+
+repeat_app = typer.Typer(help="The Repeat step: what Rapport learned.", no_args_is_help=True)
+app.add_typer(repeat_app, name="repeat")
+
+
+@repeat_app.command("refit-bandit")
+def refit_bandit(
+    database: str | None = typer.Option(None, help="Database URL (default: RAPPORT_DATABASE_URL or ./rapport.db)"),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON only"),
+) -> None:
+    """Rebuild the nudge bandit's counts from the decision log (each nudge's arm and first outcome)."""
+    from datetime import UTC, datetime
+
+    from rapport.repeat.bandit import NudgeBandit
+    from rapport.store.bandit import save_bandit
+    from rapport.store.decisions import SqlDecisionStore
+
+    with cli_errors():
+        store = SqlDecisionStore.over(open_store(database))
+        logs = store.logged_nudges()
+        bandit = NudgeBandit().fit(
+            (row.customer_id, row.arm, row.reward) for row in logs if row.arm in NudgeBandit().index
+        )
+        rows = save_bandit(store.engine, bandit, datetime.now(UTC))
+    summary = {"nudges": len(logs), "customers": len(bandit.customers), "rows": rows}
+    if as_json:
+        print_json(summary)
+        return
+    console.print(f"refitted the nudge bandit from {len(logs)} logged nudges of {len(bandit.customers)} customers")

@@ -100,3 +100,11 @@ def test_the_logged_arms_and_propensities_feed_off_policy_evaluation(decisions: 
     printed = CliRunner().invoke(app, ["evaluate", "nudges", "--database", url, "--bootstrap", "60", "--json"])
     assert printed.exit_code == 0, printed.output
     assert json.loads(printed.stdout)["nudges"] == 8
+
+    before = sorted(load_bandit(decisions.engine).rows())
+    refit = CliRunner().invoke(app, ["repeat", "refit-bandit", "--database", url, "--json"])
+    assert refit.exit_code == 0, refit.output
+    assert json.loads(refit.stdout)["nudges"] == 8
+    after = load_bandit(decisions.engine)
+    assert "seed" not in after.customers, "rebuilt from the log alone (the hand-made seed row is not in it)"
+    assert sorted(r for r in before if r[0] not in ("*", "seed")) == sorted(r for r in after.rows() if r[0] != "*")
