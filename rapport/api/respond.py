@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rapport.api.auth import require
 from rapport.api.decide import decision_store
 from rapport.customers.service import resolve_customer
+from rapport.decide.outcomes import record_cancellation
 from rapport.errors import InvalidInput
 from rapport.respond import automatic, mandates, orders, outbox, reorder
 from rapport.respond.audit import read_audit
@@ -211,7 +212,9 @@ def cancel_automatic_route(
 ) -> dict[str, Any]:
     """Cancel before it runs; cancelling again answers with the cancelled order; once executed, 409."""
     store, canonical = _customer(request, customer_id)
-    return automatic.cancel_automatic_order(store, canonical, order_id, _now()).to_dict()
+    order = automatic.cancel_automatic_order(store, canonical, order_id, _now())
+    record_cancellation(store, order.reason, order.id, _now())  # the Repeat step learns from it
+    return order.to_dict()
 
 
 @router.get("/customers/{customer_id}/audit", responses=_ERRORS, summary="The customer's audit log")

@@ -3,8 +3,10 @@
 *I choose* (respond-to-desire), *show me options* (curated offering), *remind me* (coach behavior), *do it for me*
 (automatic execution). The customer's explicit choice wins (for the category, then for every category, "*");
 otherwise the level learned from their outcomes; otherwise the firm's cautious default for the category. Learning
-moves only between the three levels that do nothing by themselves: automation is never learned, only chosen, and
-even then it needs a mandate and the automatic-execution consent.
+(rapport.repeat.preferences, the Repeat step) moves only between the three levels that do nothing by themselves:
+automation is never learned, only chosen, and even then it needs a mandate and the automatic-execution consent. The
+one learned level that outranks an explicit choice is a step *back* from automation (a customer who keeps
+cancelling automatic orders), and only until the customer chooses again: a newer explicit choice wins.
 """
 
 from __future__ import annotations
@@ -20,15 +22,6 @@ LEVELS: tuple[str, ...] = get_args(ControlLevel)
 LEARNABLE: tuple[str, ...] = ("i_choose", "show_me_options", "remind_me")  # most cautious first: ties go there
 LevelSource = Literal["explicit", "learned", "firm_default"]
 ANY_CATEGORY = "*"
-EXPERIENCE_LEVEL = {
-    "respond_to_desire": "i_choose",
-    "curated_offering": "show_me_options",
-    "coach_behavior": "remind_me",
-}
-POSITIVE = {"accepted": 1.0, "converted": 1.0}
-NEGATIVE = {"dismissed": 1.0, "ignored": 0.5, "cancelled": 1.0, "complained": 2.0}
-MIN_EVIDENCE = 3  # outcomes of one experience before learning may move away from it
-LEARNING_WINDOW = 20  # the latest outcomes in the category that learning looks at
 
 
 @dataclass(frozen=True)
@@ -64,8 +57,6 @@ class ControlStore(Protocol):
 
     def delete_control_level(self, customer_id: str, category: str, source: str) -> bool: ...
 
-    def category_outcomes(self, customer_id: str, category: str, limit: int) -> list[tuple[str, str]]: ...
-
 
 def check_level(level: str) -> str:
     if level not in LEVELS:
@@ -92,12 +83,36 @@ def control_level(store: ControlStore, customer_id: str, category: str) -> tuple
 
 
 def resolve_level(rows: list[ControlSetting], settings: Any, category: str) -> tuple[str, str]:
-    """Explicit (category, then "*") over learned (category) over the firm's default."""
-    by_key = {(r.category, r.source): r.level for r in rows if r.source == "explicit" or r.level in LEARNABLE}
-    for key in ((category, "explicit"), (ANY_CATEGORY, "explicit"), (category, "learned")):
-        if key in by_key:
-            return by_key[key], key[1]
+    """Explicit (category, then "*") over learned (category) over the firm's default.
+
+    Exception: a learned step back from automation made after the explicit choice of automation wins over it.
+    """
+    learned = learned_row(rows, category)
+    chosen = explicit_row(rows, category)
+    if chosen is not None:
+        if chosen.level == "do_it_for_me" and learned is not None and stepped_back(learned, chosen):
+            return learned.level, "learned"
+        return chosen.level, "explicit"
+    if learned is not None:
+        return learned.level, "learned"
     return firm_default(settings, category), "firm_default"
+
+
+def explicit_row(rows: list[ControlSetting], category: str) -> ControlSetting | None:
+    """The customer's own choice that applies to ``category``: for the category, else for every category."""
+    by_category = {r.category: r for r in rows if r.source == "explicit"}
+    return by_category.get(category) or by_category.get(ANY_CATEGORY)
+
+
+def learned_row(rows: list[ControlSetting], category: str) -> ControlSetting | None:
+    """The level learned for ``category`` (never automation: such a row would be ignored)."""
+    found = [r for r in rows if r.source == "learned" and r.category == category and r.level in LEARNABLE]
+    return found[0] if found else None
+
+
+def stepped_back(learned: ControlSetting, chosen: ControlSetting) -> bool:
+    """Learning stepped back from the automation the customer chose, after they chose it."""
+    return bool((learned.evidence or {}).get("step_back")) and learned.set_at >= chosen.set_at
 
 
 def control_levels(store: ControlStore, customer_id: str) -> list[ControlSetting]:
@@ -117,39 +132,3 @@ def set_control_level(
 def clear_control_level(store: ControlStore, customer_id: str, category: str) -> bool:
     """Forget the explicit choice for ``category``: the learned level or the firm's default applies again."""
     return store.delete_control_level(customer_id, check_category(category), "explicit")
-
-
-def learn_control_level(store: ControlStore, customer_id: str, category: str, now: datetime) -> ControlSetting | None:
-    """Learn the level from the latest outcomes in ``category``; returns the stored learned level, if any.
-
-    Each non-automatic experience scores (positives + 1) / (weight + 2), negatives weighted (a complaint counts
-    twice, an ignored message half); an experience never tried scores the prior 0.5. Learning leaves the level in
-    force while it scores at least 0.5 or has fewer than ``MIN_EVIDENCE`` outcomes; otherwise it moves to the best
-    scoring level, the more cautious one on ties.
-    """
-    outcomes = store.category_outcomes(customer_id, category, LEARNING_WINDOW)
-    scores, counts = _scores(outcomes)
-    current, _ = resolve_level(
-        [r for r in store.control_rows(customer_id) if r.source == "learned"], store.settings, category
-    )
-    if current not in LEARNABLE or counts.get(current, 0) < MIN_EVIDENCE or scores[current] >= 0.5:
-        return None
-    best = max(LEARNABLE, key=lambda level: (scores[level], -LEARNABLE.index(level)))
-    evidence = {"scores": {k: round(v, 3) for k, v in scores.items()}, "outcomes": counts, "was": current}
-    setting = ControlSetting(customer_id, category, best, "learned", now, evidence)
-    store.put_control_level(setting)
-    return setting
-
-
-def _scores(outcomes: list[tuple[str, str]]) -> tuple[dict[str, float], dict[str, int]]:
-    positive = dict.fromkeys(LEARNABLE, 0.0)
-    weight = dict.fromkeys(LEARNABLE, 0.0)
-    counts: dict[str, int] = {}
-    for experience, outcome in outcomes:
-        level = EXPERIENCE_LEVEL.get(experience)
-        if level is None or (outcome not in POSITIVE and outcome not in NEGATIVE):
-            continue
-        counts[level] = counts.get(level, 0) + 1
-        positive[level] += POSITIVE.get(outcome, 0.0)
-        weight[level] += POSITIVE.get(outcome, 0.0) + NEGATIVE.get(outcome, 0.0)
-    return {level: (positive[level] + 1) / (weight[level] + 2) for level in LEARNABLE}, counts

@@ -100,7 +100,7 @@ def decide(
     """Decide for ``customer_id`` (any record id of the profile, or any identifier) in ``situation`` at ``now``."""
     if now.tzinfo is None:
         raise InvalidInput(f"now={now.isoformat()} has no time zone; pass an aware UTC datetime.")
-    from rapport.decide.experiences import carry_out  # it calls into Respond: imported when needed
+    from rapport.decide.experiences import attach_prompts, carry_out  # it calls into Respond: imported when needed
 
     state = store.customer_state(customer_id, now, outbound=not situation.inbound)
     customer_id = state.customer_id
@@ -109,6 +109,7 @@ def decide(
     _choose_need(draft, state.needs, now, rules)
     if not draft.settled:
         carry_out(store, state, decision_id, draft, now, rules)
+        attach_prompts(store, state, draft)
     decision = Decision(
         id=decision_id,
         customer_id=customer_id,

@@ -16,6 +16,9 @@ from rapport.decide.contact_policy import Contact
 from rapport.decide.engine import DecisionStore
 from rapport.errors import Conflict, RapportError
 from rapport.recognize.need import Need
+from rapport.repeat import nudges
+from rapport.repeat.nudges import NudgeStore
+from rapport.repeat.preferences import pending_prompts
 from rapport.request.constraints import OfferConstraints
 from rapport.request.offers import curated_offers
 from rapport.respond import automatic, mandates, reorder
@@ -30,8 +33,8 @@ if TYPE_CHECKING:
 FALLBACK_RANKER = "fallback:own-frequent-items"
 
 
-class ExperienceStore(DecisionStore, AutomaticStore, Protocol):
-    """What carrying out an experience needs: the decision store's reads and writes, and Respond's."""
+class ExperienceStore(DecisionStore, AutomaticStore, NudgeStore, Protocol):
+    """What carrying out an experience needs: the decision store's reads and writes, Respond's and Repeat's."""
 
 
 def carry_out(
@@ -60,6 +63,18 @@ def carry_out(
         step.coach()
     elif draft.experience == "respond_to_desire":
         step.respond_to_desire()
+
+
+def attach_prompts(store: ExperienceStore, state: CustomerState, draft: _Draft) -> None:
+    """Show with the action what learning asks the customer about this category (until they choose themselves)."""
+    need = draft.need
+    if draft.action is None or need is None or need.kind == "issue":
+        return
+    category = need.category or need.item or "default"
+    prompts = pending_prompts(store.open_prompts(state.customer_id, category), state.control_rows, category)
+    if prompts:
+        draft.action["prompts"] = [prompt.to_dict() for prompt in prompts]
+        draft.reasons.append("asks the customer: " + " | ".join(prompt.message for prompt in prompts))
 
 
 def _service_first(draft: _Draft, need: Need) -> None:
@@ -245,7 +260,20 @@ class _Step:
                 f"is below {rules.contact_threshold}"
             )
             return
-        plan = contact_policy.plan_with(policy, log, allowed, self.now, mandatory=False)
+        choice = None
+        if kind == "nudge":
+            choice = nudges.choose_arm(self.store.nudge_bandit(self.customer_id), self.customer_id, allowed,
+                                       self.decision_id)  # fmt: skip
+        start = nudges.send_start(choice.arm, policy.timezone, self.now) if choice else self.now
+        if choice is not None:
+            draft.versions["bandit"] = nudges.BANDIT_VERSION
+            draft.reasons.append(
+                f"the nudge bandit chose {choice.arm.nudge} on {choice.arm.channel} at {choice.arm.hour:02d}:00 "
+                f"(probability {choice.propensity:.2f}) from what worked for this customer and for others"
+            )
+            action = {**action, "style": choice.arm.nudge}
+        channels = [choice.arm.channel] if choice else allowed
+        plan = contact_policy.plan_with(policy, log, channels, start, mandatory=False)
         if plan.status == "dropped":
             draft.nothing(f"the contact policy dropped the {kind}: {plan.reason}")
             return
@@ -254,8 +282,12 @@ class _Step:
         channel = plan.channel or allowed[0]  # a plan that is not dropped always names its channel
         queued = enqueue_action(self.store, self.customer_id, kind, channel, payload, plan.send_at, key)
         draft.contacts.append((Contact(kind, channel, plan.send_at), key))  # counted with the decision, atomically
-        status: DecisionStatus = "act" if plan.status == "now" else "deferred"
-        if status == "deferred":
+        status: DecisionStatus = "act" if plan.send_at <= self.now else "deferred"
+        if kind == "nudge":
+            action = {**action, "arm": nudges.logged_arm(choice, channel, plan.send_at, policy.timezone)}
+        if status == "deferred" and plan.status == "now":
+            draft.reasons.append(f"sent on {plan.channel} at the bandit's hour, {plan.send_at.isoformat()}")
+        elif status == "deferred":
             draft.reasons.append(f"deferred by the contact policy to {plan.send_at.isoformat()}: {plan.reason}")
         else:
             draft.reasons.append(f"sent on {plan.channel}: {plan.reason}")

@@ -6,12 +6,13 @@ decision can collect several outcomes over time (accepted, then converted).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, get_args
 
-from rapport.decide.control import ControlStore, learn_control_level
 from rapport.errors import InvalidInput, NotFound
+from rapport.repeat.turns import RepeatStore, learn_from_turn
 
 OutcomeKind = Literal["accepted", "dismissed", "ignored", "cancelled", "complained", "converted"]
 OUTCOMES: tuple[str, ...] = get_args(OutcomeKind)
@@ -39,7 +40,7 @@ class Outcome:
         }
 
 
-class OutcomeLog(ControlStore, Protocol):
+class OutcomeLog(RepeatStore, Protocol):
     """Where outcomes are kept (rapport.store.decisions implements it)."""
 
     def decision_subject(self, decision_id: str) -> tuple[str, str | None] | None: ...
@@ -60,7 +61,8 @@ def record_outcome(
     """Record ``outcome`` for a logged decision; returns the stored outcome and whether this call created it.
 
     Recording the same outcome for the same decision again returns the first record unchanged. A new outcome
-    updates the control level learned for the decision's category (never towards automation).
+    feeds the Repeat step (rapport.repeat): the level learned for the decision's category (never towards
+    automation) and, for a nudge that logged a bandit arm, the bandit's counts.
     """
     if outcome not in OUTCOMES:
         raise InvalidInput(f"Outcome {outcome!r} is unknown; use one of {', '.join(OUTCOMES)}.")
@@ -74,6 +76,22 @@ def record_outcome(
     customer_id, category = subject
     record = Outcome(decision_id, customer_id, outcome, occurred_at or now, now, details)  # type: ignore[arg-type]
     stored, created = log.insert_outcome(record)
-    if created and category is not None:
-        learn_control_level(log, customer_id, category, now)
+    if created:
+        learn_from_turn(log, stored, category, now)
     return stored, created
+
+
+DECISION_REASON = re.compile(r"^decision ([0-9a-f]{32}):")
+
+
+def record_cancellation(log: OutcomeLog, reason: str, order_id: str, now: datetime) -> Outcome | None:
+    """The customer cancelled an automatic order a decision scheduled: that decision's outcome is "cancelled".
+
+    ``reason`` is the order's reason ("decision <id>: …", as Decide writes it); orders not scheduled by a decision
+    record nothing. Cancelling again records nothing new.
+    """
+    found = DECISION_REASON.match(reason or "")
+    if found is None or log.decision_subject(found.group(1)) is None:
+        return None
+    outcome, _created = record_outcome(log, found.group(1), "cancelled", now, details={"automatic_order_id": order_id})
+    return outcome

@@ -24,8 +24,6 @@ from rapport.store.tables import (
     contact_policies,
     control_levels,
     customers,
-    decision_outcomes,
-    decisions,
     events,
     merges,
 )
@@ -137,18 +135,6 @@ class SqlPreferences:
                 )
             )
         return result.rowcount > 0
-
-    def category_outcomes(self, customer_id: str, category: str, limit: int) -> list[tuple[str, str]]:
-        """(experience, outcome) of the customer's latest outcomes of decisions about ``category``, newest first."""
-        query = (
-            select(decisions.c.experience, decision_outcomes.c.outcome)
-            .join(decisions, decisions.c.id == decision_outcomes.c.decision_id)
-            .where(decision_outcomes.c.customer_id == customer_id, decisions.c.category == category)
-            .order_by(decision_outcomes.c.id.desc())
-            .limit(limit)
-        )
-        with self.engine.connect() as conn:
-            return [(str(e), str(o)) for e, o in conn.execute(query) if e is not None]
 
     # ----- contact policy and log -----------------------------------------------------------------------------
     def contact_policy_row(self, customer_id: str, conn: Connection | None = None) -> dict[str, Any] | None:

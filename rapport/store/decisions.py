@@ -24,6 +24,7 @@ from rapport.decide.state import CustomerState
 from rapport.errors import NotFound
 from rapport.store.consents import SqlPreferences, row_to
 from rapport.store.needs import _need as need_from_row  # the row → Need mapping of the needs table
+from rapport.store.repeat import SqlRepeat
 from rapport.store.respond import RespondStore
 from rapport.store.store import Store
 from rapport.store.tables import customers, decision_outcomes, decisions, events, needs
@@ -38,7 +39,7 @@ _PROFILE_NEEDS = (
 _INSERT_DECISION = insert(decisions)
 
 
-class SqlDecisionStore(SqlPreferences, RespondStore):
+class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
     """A Store with the decision log, outcomes, needs and recent-event reads that rapport.decide needs."""
 
     @classmethod
