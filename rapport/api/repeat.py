@@ -7,7 +7,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
 
-from rapport.api.auth import require
+from rapport.access.permissions import Permission
+from rapport.api.access import require
 from rapport.api.decide import decision_store
 from rapport.repeat.flywheel import flywheel_metrics
 
@@ -26,7 +27,7 @@ def flywheel_route(
     period: Literal["week", "month"] = Query("week"),
     since: AwareDatetime | None = Query(None, description="From (inclusive, ISO 8601 with zone)"),
     until: AwareDatetime | None = Query(None, description="To (exclusive, ISO 8601 with zone)"),
-    _key: Any = Depends(require("read")),
+    _key: Any = Depends(require(Permission.READ_AGGREGATES)),
 ) -> dict[str, Any]:
     """Per period: decisions, fit, needs met on time, contacts per customer (preference accuracy needs the truth,
     which only the simulator knows: null here)."""
