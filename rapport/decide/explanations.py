@@ -107,7 +107,9 @@ def explain(decision: Decision) -> Explanation:
     if decision.status == "nothing_now":
         headline = f"We decided not to contact you{f' about {subject}' if subject else ''}."
     elif decision.status == "deferred":
-        headline = f"We planned {what}{f' about {subject}' if subject else ''}, held back to {action.get('send_at')}."
+        send_at = action.get("send_at")
+        until = f"{datetime.fromisoformat(send_at):%d %b %Y, %H:%M} UTC" if isinstance(send_at, str) else "later"
+        headline = f"We planned {what}{f' about {subject}' if subject else ''}, held back until {until}."
     else:
         on = f" on {channel}" if channel else ""
         headline = f"We sent you {what}{f' about {subject}' if subject else ''}{on}."

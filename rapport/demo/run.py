@@ -14,6 +14,7 @@ from rapport.customers.service import get_profile, merge_history
 from rapport.demo.firm import DemoFirm, generate_firm
 from rapport.demo.fulfilment import demo_fulfilment
 from rapport.demo.linkage import linkage_report
+from rapport.demo.me import customer_side
 from rapport.demo.needs import recognize_demo_needs
 from rapport.demo.report import stitching_quality
 from rapport.demo.toner import toner_auto_order
@@ -48,6 +49,7 @@ def run_demo(store: Store, customers: int = 3000, seed: int = 7, console: Consol
         "write_key": create_key(store.engine, ["write"], "demo-collector")[1],
         "read_key": create_key(store.engine, ["read"], "demo-dashboard")[1],
     }
+    report["customer_side"] = customer_side(store, report["toner_auto_order"], firm.end)
     return report
 
 
