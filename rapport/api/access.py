@@ -296,12 +296,12 @@ def install_access(app: FastAPI) -> None:
     from rapport.api import links
     from rapport.api.hardening import install_hardening
     from rapport.errors import TooManyRequests
-    from rapport.web import landing, sign_in
+    from rapport.web import customer_side, sign_in
     from rapport.web.pages import STATIC, render
 
     app.include_router(links.router)
     app.include_router(sign_in.router)
-    app.include_router(landing.router)
+    app.include_router(customer_side.router)  # /me pages and the staff inbox
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_hardening(app)
     json_handler = app.exception_handlers[RapportError]

@@ -11,7 +11,9 @@ from fastapi.responses import JSONResponse
 from rapport import __version__
 from rapport.api import customers, decide, identity, needs, offers, preferences, respond, tracking
 from rapport.api.access import install_access, public
+from rapport.api.conversations import router as conversations_router
 from rapport.api.repeat import router as repeat_router
+from rapport.api.transparency import router as transparency_router
 from rapport.customers.events import InvalidEvent
 from rapport.customers.ingestion import IngestReport
 from rapport.errors import RapportError, Unauthorized
@@ -32,6 +34,8 @@ def create_app(store: Store | None = None, after_ingest: Callable[[IngestReport]
     app.include_router(offers.router)
     app.include_router(identity.router)
     app.include_router(repeat_router)
+    app.include_router(conversations_router)
+    app.include_router(transparency_router)
 
     @app.get("/health", tags=["health"])
     @public

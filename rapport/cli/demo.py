@@ -8,6 +8,7 @@ from rich.table import Table
 from rapport.cli.context import open_store
 from rapport.cli.demo_access import print_demo_access
 from rapport.cli.demo_fulfilment import print_fulfilment
+from rapport.cli.demo_me import print_customer_side
 from rapport.cli.demo_toner import print_toner_auto_order
 from rapport.cli.main import app
 from rapport.cli.output import cli_errors, console, print_json
@@ -76,6 +77,7 @@ def _print_report(report: dict) -> None:
     print_demo_offers(report["offers"])
     print_toner_auto_order(report["toner_auto_order"])
     print_fulfilment(report["fulfilment"])
+    print_customer_side(report["customer_side"])
     console.print(f"\n[bold]Write key[/] (send events with it as the HTTP Basic user name):\n{report['write_key']}")
     console.print(f"[bold]Read key[/]: {report['read_key']}")
     print_demo_access(report["access"])

@@ -15,6 +15,7 @@ from rapport.demo.access import demo_access
 from rapport.demo.firm import DemoFirm, generate_firm
 from rapport.demo.fulfilment import demo_fulfilment
 from rapport.demo.linkage import linkage_report
+from rapport.demo.me import customer_side
 from rapport.demo.needs import recognize_demo_needs
 from rapport.demo.report import stitching_quality
 from rapport.demo.toner import toner_auto_order
@@ -50,6 +51,7 @@ def run_demo(store: Store, customers: int = 3000, seed: int = 7, console: Consol
         "read_key": create_key(store.engine, ["read"], "demo-dashboard")[1],
     }
     report["access"] = demo_access(store, report["toner_auto_order"].get("customer_id"))
+    report["customer_side"] = customer_side(store, report["toner_auto_order"], firm.end)
     return report
 
 

@@ -533,3 +533,41 @@ api_key_rotations = Table(
     Column("rotated_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
 )
+
+# ----- Conversations (issue 10, the inbox): one thread per customer whatever the channel -------------------------
+# A customer has at most one open conversation: ``open_for`` holds their id while it is open (NULL once closed), and
+# its unique index lets the database refuse a second one. Closed conversations stay as the customer's history.
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("customer_id", String(32), nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # open | closed
+    Column("open_for", String(32), nullable=True, unique=True),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("closed_by", String(64), nullable=True),
+    Column("last_author", String(16), nullable=False),  # customer | staff: who is waiting for whom
+    Index("ix_conversations_status_updated", "status", "updated_at"),
+)
+
+# Every message of a conversation, as text (voice-of-customer analysis reads this table: messages_for_voice).
+# ``client_key`` (source:external id) makes a forwarded e-mail or a resent form a retry rather than a new message.
+conversation_messages = Table(
+    "conversation_messages",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("conversation_id", String(32), nullable=False, index=True),
+    Column("customer_id", String(32), nullable=False, index=True),
+    Column("author", String(16), nullable=False),  # customer | staff
+    Column("author_ref", String(320), nullable=True),  # the staff member or the agent who wrote it
+    Column("channel", String(32), nullable=False),  # me | email | call_centre | chat | app | store | ...
+    Column("kind", String(32), nullable=False),  # message | note | email | chat_transcript | reply
+    Column("body", Text, nullable=False),
+    Column("client_key", String(300), nullable=True, unique=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("outbox_action_id", String(32), nullable=True),
+    Index("ix_conversation_messages_recorded", "recorded_at", "id"),
+)

@@ -34,6 +34,9 @@ def test_the_demo_ingests_stitches_and_reports(tmp_path: Path) -> None:
     toner = next(n for n in needs["examples"] if n["category"] == "toner")
     assert any(n.kind == "depletion" and n.item == toner["item"] for n in store.read_needs(toner["customer_id"]))
     assert authenticate(store.engine, report["write_key"], "write").name == "demo-collector"
+    side = report["customer_side"]  # the toner customer's own page has a reminder and a conversation
+    assert side["customer_id"] == report["toner_auto_order"]["customer_id"] and side["awaiting_reply"]
+    assert side["reminder"]["data_used"]["need"]["category"] == "vitamins" and side["messages"] == 3
     # Running it again is idempotent: every event is a duplicate, nothing new is stored.
     again = json.loads(
         CliRunner().invoke(app, ["demo", "--no-serve", "--json", "--customers", "300", "--database", url]).stdout
