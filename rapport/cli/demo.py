@@ -11,6 +11,7 @@ from rapport.cli.demo_toner import print_toner_auto_order
 from rapport.cli.main import app
 from rapport.cli.output import cli_errors, console, print_json
 from rapport.cli.recommend import print_demo_offers
+from rapport.cli.voice import print_demo_voice
 
 
 @app.command("demo")
@@ -75,6 +76,7 @@ def _print_report(report: dict) -> None:
     print_demo_offers(report["offers"])
     print_toner_auto_order(report["toner_auto_order"])
     print_fulfilment(report["fulfilment"])
+    print_demo_voice(report["voice"])
     console.print(f"\n[bold]Write key[/] (send events with it as the HTTP Basic user name):\n{report['write_key']}")
     console.print(f"[bold]Read key[/]: {report['read_key']}")
 

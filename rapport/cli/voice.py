@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import typer
@@ -179,3 +180,24 @@ def train_sentiment_command(
         model = SentimentModel().fit(sets["text"].tolist(), sets["rating"].to_numpy(), "vader-gold:tweets+amazon")
         model.save(output or SHIPPED_MODEL)
     err_console.print(f"Trained on {len(sets):,} rated texts → {output or SHIPPED_MODEL}")
+
+
+def print_demo_voice(section: dict[str, Any]) -> None:
+    """The demo report's voice section: items, topics, the alert history, a hurting customer."""
+    console.print(
+        f"\n[bold]Voice[/]: {section['stored']:,} items ({section['linked']:,} linked to customers), "
+        f"{section['issue_needs']} issue needs from the last week; topics: {'; '.join(section['topics'][:8])}"
+    )
+    incident = section["incident"]
+    console.print(f"  the demo's faulty batch: {incident['topic']} of {incident['sku']} from {incident['from']}")
+    for alert in section["alerts"][:8]:
+        console.print(
+            f"  alert: {alert['topic']} ({alert['signal']}) since {alert['since']}: "
+            f"{alert['observed']:.1f}/day against {alert['baseline']:.1f}"
+        )
+    hurting = section["hurting_customer"]
+    if hurting:
+        console.print(f"  hurting customer {hurting['customer_id']}: {hurting['need']['reason']}")
+        console.print(
+            f"    decision on a due need: {hurting['decision']['status']} — {hurting['decision']['reasons'][-1]}"
+        )

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, delete, desc, insert, select, tuple_, update
 from rapport.customers.identifiers import Identifier
 from rapport.recognize.need import Need
 from rapport.store.identity import insert_ignoring_conflicts
+from rapport.store.needs import _need as need_from_row  # the row → Need mapping of the needs table
 from rapport.store.tables import customers, identifiers, needs, voice_alerts, voice_items, voice_models, voice_topics
 from rapport.voice.items import ScoredItem
 
@@ -91,6 +92,13 @@ class SqlVoiceStore:
             )
             if rows:
                 conn.execute(insert(needs), rows)
+
+    def issue_needs(self) -> list[Need]:
+        """Every issue need Voice raised, most negative item first: the customers who are hurting now."""
+        query = select(needs).where(needs.c.need_key.startswith(VOICE_NEED_PREFIX)).order_by(needs.c.due_at)
+        with self.engine.connect() as conn:
+            found = [need_from_row(row._mapping) for row in conn.execute(query)]
+        return sorted(found, key=lambda n: float(n.evidence.get("sentiment", 0.0)))
 
     def customer_items(self, customer_id: str, since: datetime | None = None) -> list[dict[str, Any]]:
         """The items linked to any record of the profile, newest first."""

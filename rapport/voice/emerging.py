@@ -25,7 +25,7 @@ class BurstRules:
 
     penalty: float = 3.0  # times log(n): PELT's cost of one more change point
     min_history: int = 14  # periods of history before a topic can alert
-    recent: int = 3  # the rise must have begun within this many periods of the newest one
+    recent: int = 7  # the rise began within this many periods of the newest one (a weekly scan sees it)
     min_ratio: float = 2.0  # the new level is at least this many times the one before
     min_level: float = 2.0  # ... and at least this many items per period
     min_gap: float = 1.0  # ... and at least this far above on the Anscombe scale (≈ standard deviations)

@@ -142,7 +142,7 @@ def replay_figures(
     texts = test["text"].tolist()
     routed = np.asarray(route(texts))
     products = sorted(test["product"].unique())
-    delays, false_alarms, missed = [], 0, 0
+    delays, false_alarms, missed, runs = [], 0, 0, []
     for seed in range(seeds):
         rng = np.random.default_rng(seed)
         product = products[seed % len(products)]
@@ -165,6 +165,7 @@ def replay_figures(
             missed += 1
         else:
             delays.append(found)
+        runs.append({"product": product, "delay_days": found})
     return {
         "replays": seeds,
         "days": days,
@@ -175,6 +176,7 @@ def replay_figures(
         "max_delay_days": int(max(delays)) if delays else None,
         "false_alarms": false_alarms,
         "false_alarms_per_1000_topic_days": round(1000 * false_alarms / (seeds * days * len(products)), 3),
+        "runs": runs,
     }
 
 

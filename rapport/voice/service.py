@@ -155,23 +155,27 @@ def scan_alerts(
     rules: VoiceRules = DEFAULT_VOICE_RULES,
     burst_rules: BurstRules = DEFAULT_BURST_RULES,
 ) -> list[dict[str, Any]]:
-    """Judge each topic's daily volume and negative volume up to ``now``; store and return the new alerts."""
+    """Judge each topic's daily volume and negative volume up to ``now``; store and return the new alerts.
+
+    Days are the 24-hour periods ending at ``now`` (the newest is the last full day, never a partial one)."""
     now = now or datetime.now(UTC)
-    end = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-    start = end - timedelta(days=rules.alert_lookback_days)
-    rows = [r for r in store.voice.items_between(start, end) if r["topic_id"] is not None]
+    periods = rules.alert_lookback_days
+    start = now - timedelta(days=periods)
+    rows = [r for r in store.voice.items_between(start, now) if r["topic_id"] is not None]
     labels = {t["id"]: t["label"] for t in store.voice.topics()}
+    # History starts with the first item in the window: days before anyone said anything are not quiet days.
+    first = min((_period(r["at"], start) for r in rows), default=0)
     found = []
     for topic_id in sorted({r["topic_id"] for r in rows}):
         mine = [r for r in rows if r["topic_id"] == topic_id]
         for signal, wanted in (("volume", mine), ("negativity", [r for r in mine if r["label"] == "negative"])):
-            counts = np.zeros(rules.alert_lookback_days)
+            counts = np.zeros(periods)
             for row in wanted:
-                counts[min((row["at"] - start).days, rules.alert_lookback_days - 1)] += 1
-            burst = latest_burst(counts, burst_rules)
+                counts[min(_period(row["at"], start), periods - 1)] += 1
+            burst = latest_burst(counts[first:], burst_rules)
             if burst is None:
                 continue
-            since = start + timedelta(days=burst.start)
+            since = start + timedelta(days=first + burst.start)
             examples = [
                 {"id": r["id"], "at": r["at"].isoformat(), "text": r["text"][:280], "label": r["label"]}
                 for r in wanted
@@ -190,6 +194,10 @@ def scan_alerts(
             )
     store.voice.add_alerts(found)
     return found
+
+
+def _period(at: datetime, start: datetime) -> int:
+    return int((at - start).total_seconds() // 86_400)
 
 
 def customer_voice(store: VoiceHost, customer_id: str) -> list[dict[str, Any]]:

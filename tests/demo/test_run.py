@@ -34,6 +34,10 @@ def test_the_demo_ingests_stitches_and_reports(tmp_path: Path) -> None:
     toner = next(n for n in needs["examples"] if n["category"] == "toner")
     assert any(n.kind == "depletion" and n.item == toner["item"] for n in store.read_needs(toner["customer_id"]))
     assert authenticate(store.engine, report["write_key"], "write").name == "demo-collector"
+    voice = report["voice"]  # a customer who complained in the last week shows an issue Need, and no selling
+    assert voice["linked"] > 0 and voice["hurting_customer"]["decision"]["status"] == "nothing_now"
+    hurting = store.read_needs(voice["hurting_customer"]["customer_id"])
+    assert any(n.kind == "issue" and n.evidence.get("source") for n in hurting)
     # Running it again is idempotent: every event is a duplicate, nothing new is stored.
     again = json.loads(
         CliRunner().invoke(app, ["demo", "--no-serve", "--json", "--customers", "300", "--database", url]).stdout
