@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from rapport import __version__
-from rapport.api import customers, decide, identity, needs, offers, preferences, respond, tracking
+from rapport.api import customers, decide, identity, needs, offers, preferences, respond, tracking, voice
 from rapport.api.access import install_access, public
 from rapport.api.conversations import router as conversations_router
 from rapport.api.repeat import router as repeat_router
@@ -36,6 +36,7 @@ def create_app(store: Store | None = None, after_ingest: Callable[[IngestReport]
     app.include_router(repeat_router)
     app.include_router(conversations_router)
     app.include_router(transparency_router)
+    app.include_router(voice.router)
 
     @app.get("/health", tags=["health"])
     @public

@@ -13,6 +13,7 @@ from rapport.cli.demo_toner import print_toner_auto_order
 from rapport.cli.main import app
 from rapport.cli.output import cli_errors, console, print_json
 from rapport.cli.recommend import print_demo_offers
+from rapport.cli.voice import print_demo_voice
 
 
 @app.command("demo")
@@ -78,6 +79,7 @@ def _print_report(report: dict) -> None:
     print_toner_auto_order(report["toner_auto_order"])
     print_fulfilment(report["fulfilment"])
     print_customer_side(report["customer_side"])
+    print_demo_voice(report["voice"])
     console.print(f"\n[bold]Write key[/] (send events with it as the HTTP Basic user name):\n{report['write_key']}")
     console.print(f"[bold]Read key[/]: {report['read_key']}")
     print_demo_access(report["access"])

@@ -33,6 +33,7 @@ COMMAND_MODULES = [
     "rapport.cli.decide",
     "rapport.cli.repeat",
     "rapport.cli.staff",
+    "rapport.cli.voice",
 ]
 
 for _module in COMMAND_MODULES:

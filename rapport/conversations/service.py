@@ -100,7 +100,29 @@ def post_message(store: InboxStore, customer_id: str, message: NewMessage, now: 
     posted = Posted(Message.from_row(row), row["conversation_id"], created, opened)
     if opened:
         _record_issue(store, customer_id, posted.conversation_id, "Ticket Opened", now, message.channel)
+    if created and message.author == "customer":
+        _hear(store, customer_id, posted.message)
     return posted
+
+
+def _hear(store: InboxStore, customer_id: str, message: Message) -> None:
+    """What the customer wrote is a voice item too (source "conversation"), linked through their own identifiers,
+    so sentiment, topics and emerging issues read the inbox like tickets and reviews."""
+    from rapport.voice.items import IDENTIFIER_KINDS
+    from rapport.voice.service import record_voice_items
+
+    identifiers: dict[str, str] = {}
+    for kind, value in store.identity_of(customer_id):
+        if kind in IDENTIFIER_KINDS:
+            identifiers.setdefault(kind, value)
+    item = {
+        "source": "conversation",
+        "external_id": message.id,
+        "time": message.occurred_at,
+        "text": message.body,
+        "identifiers": identifiers,
+    }
+    record_voice_items(store, [item], now=message.recorded_at)  # type: ignore[arg-type]  # a Store has .voice
 
 
 def reply(

@@ -19,6 +19,7 @@ from rapport.demo.me import customer_side
 from rapport.demo.needs import recognize_demo_needs
 from rapport.demo.report import stitching_quality
 from rapport.demo.toner import toner_auto_order
+from rapport.demo.voice import demo_voice
 from rapport.request.demo import demo_offers
 from rapport.store.keys import create_key
 from rapport.store.store import Store
@@ -46,6 +47,7 @@ def run_demo(store: Store, customers: int = 3000, seed: int = 7, console: Consol
         "needs": recognize_demo_needs(store, firm.end, show_progress=console is not None),
         "offers": demo_offers(store, firm.catalogue, seed),
         "toner_auto_order": toner_auto_order(store, firm.end),
+        "voice": demo_voice(store, firm),
         "fulfilment": demo_fulfilment(store, firm),
         "write_key": create_key(store.engine, ["write"], "demo-collector")[1],
         "read_key": create_key(store.engine, ["read"], "demo-dashboard")[1],

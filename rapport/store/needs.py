@@ -45,7 +45,8 @@ def write_needs(
         for key, need in best.items()
     ]
     with engine.begin() as conn:
-        conn.execute(delete(needs).where(needs.c.customer_id == customer_id))
+        # Needs Voice raised from what the customer said (key "voice:…") are Voice's to replace, not the refresh's.
+        conn.execute(delete(needs).where(needs.c.customer_id == customer_id, ~needs.c.need_key.startswith("voice:")))
         if rows:
             conn.execute(insert(needs), rows)
     return len(rows)

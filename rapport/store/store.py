@@ -21,6 +21,7 @@ from rapport.store.tables import customers, events, identifiers, merges
 
 if TYPE_CHECKING:
     from rapport.store.offers import SqlOfferSource
+    from rapport.store.voice import SqlVoiceStore
 
 
 class Store:
@@ -42,6 +43,13 @@ class Store:
         from rapport.store.offers import SqlOfferSource
 
         return SqlOfferSource(self.engine)
+
+    @property
+    def voice(self) -> SqlVoiceStore:
+        """Voice's storage: items, topics, alerts and the issue needs raised from what customers said."""
+        from rapport.store.voice import SqlVoiceStore
+
+        return SqlVoiceStore(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -571,3 +571,64 @@ conversation_messages = Table(
     Column("outbox_action_id", String(32), nullable=True),
     Index("ix_conversation_messages_recorded", "recorded_at", "id"),
 )
+
+# ----- Voice (issue 11): what customers tell us (tickets, reviews, posts, call notes), topics and alerts ------
+# One row per item, unique on (source, external_id) so a retried item is stored once. ``customer_id`` is set only
+# when one of the item's identifiers matched the identity graph.
+voice_items = Table(
+    "voice_items",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source", String(64), nullable=False),
+    Column("external_id", String(200), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("author", String(200), nullable=True),
+    Column("customer_id", String(32), nullable=True),
+    Column("sentiment", Float, nullable=False),
+    Column("label", String(16), nullable=False),
+    Column("aspects", JSONType, nullable=False),
+    Column("topic_id", Integer, nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index("ux_voice_items_source_external", "source", "external_id", unique=True),
+    Index("ix_voice_items_at", "at"),
+    Index("ix_voice_items_customer", "customer_id"),
+    Index("ix_voice_items_topic_at", "topic_id", "at"),
+)
+
+# The topics of the current topic model: a readable label (key phrases) and the size when it was fitted.
+voice_topics = Table(
+    "voice_topics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("label", String(300), nullable=False),
+    Column("terms", JSONType, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("fitted_at", UTCDateTime, nullable=False),
+)
+
+# Emerging-issue alerts, kept as history: a topic's volume or negativity rose beyond its normal variation.
+voice_alerts = Table(
+    "voice_alerts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("topic_id", Integer, nullable=False),
+    Column("signal", String(16), nullable=False),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("observed", Float, nullable=False),
+    Column("baseline", Float, nullable=False),
+    Column("examples", JSONType, nullable=False),
+    Index("ux_voice_alerts_topic_signal_period", "topic_id", "signal", "period_start", unique=True),
+)
+
+# Fitted voice models (topic model, router), pickled by scikit-learn's own means; the newest per name is used.
+voice_models = Table(
+    "voice_models",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("trained_at", UTCDateTime, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+)

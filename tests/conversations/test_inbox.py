@@ -105,3 +105,13 @@ def test_erasure_removes_the_conversations(inbox: SqlConversationStore) -> None:
     report = inbox.erase(cid)
     assert report["removed"]["conversation_messages"] == 1 and report["removed"]["conversations"] == 1
     assert list(messages_for_voice(inbox.engine)) == []
+
+
+def test_what_the_customer_writes_is_a_voice_item_linked_to_them(inbox: SqlConversationStore) -> None:
+    cid = customer(inbox, "heard")
+    first = service.write_from_me(inbox, cid, "The toner you sent is broken and support never answers.", NOW, "f-1")
+    service.write_from_me(inbox, cid, "The toner you sent is broken and support never answers.", NOW, "f-1")
+    service.reply(inbox, first.conversation_id, "agent-1", "Sorry, a new one is on its way.", NOW, None)
+    items = inbox.voice.customer_items(cid, NOW - timedelta(days=1))
+    assert [(i["source"], i["external_id"]) for i in items] == [("conversation", first.message.id)]  # once, no reply
+    assert items[0]["label"] == "negative"

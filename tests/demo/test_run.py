@@ -37,6 +37,10 @@ def test_the_demo_ingests_stitches_and_reports(tmp_path: Path) -> None:
     side = report["customer_side"]  # the toner customer's own page has a reminder and a conversation
     assert side["customer_id"] == report["toner_auto_order"]["customer_id"] and side["awaiting_reply"]
     assert side["reminder"]["data_used"]["need"]["category"] == "vitamins" and side["messages"] == 3
+    voice = report["voice"]  # a customer who complained in the last week shows an issue Need, and no selling
+    assert voice["linked"] > 0 and voice["hurting_customer"]["decision"]["status"] == "nothing_now"
+    hurting = store.read_needs(voice["hurting_customer"]["customer_id"])
+    assert any(n.kind == "issue" and n.evidence.get("source") for n in hurting)
     # Running it again is idempotent: every event is a duplicate, nothing new is stored.
     again = json.loads(
         CliRunner().invoke(app, ["demo", "--no-serve", "--json", "--customers", "300", "--database", url]).stdout
