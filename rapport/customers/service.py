@@ -40,7 +40,11 @@ def unknown_customer(store: CustomerReader, reference: str) -> NotFound:
 
 def get_profile(store: CustomerReader, reference: str) -> Profile:
     """The unified profile of the customer named by ``reference``."""
-    customer_id = resolve_customer(store, reference)
+    return profile_of(store, resolve_customer(store, reference))
+
+
+def profile_of(store: CustomerReader, customer_id: str) -> Profile:
+    """The unified profile of the profile id ``customer_id`` (already resolved)."""
     records = store.members(customer_id)
     return build_profile(
         customer_id,

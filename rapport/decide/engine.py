@@ -60,7 +60,12 @@ class DecisionStore(Protocol):
 
     def customer_state(self, reference: str, now: datetime, outbound: bool) -> CustomerState: ...
 
-    def save_decision(self, decision: Decision, contacts: Sequence[tuple[Contact, str]] = ()) -> None: ...
+    def save_decision(
+        self,
+        decision: Decision,
+        contacts: Sequence[tuple[Contact, str]] = (),
+        actions: Sequence[dict[str, Any]] = (),
+    ) -> None: ...
 
     def frequent_items(self, customer_id: str, category: str | None, k: int) -> list[dict[str, Any]]: ...
 
@@ -79,6 +84,7 @@ class _Draft:
     action: dict[str, Any] | None = None
     settled: bool = False  # an action or "nothing now" has been chosen: later steps leave it as it is
     contacts: list[tuple[Contact, str]] = field(default_factory=list)  # counted in the budget with the decision
+    actions: list[dict[str, Any]] = field(default_factory=list)  # outbox rows, written with the decision
 
     def nothing(self, reason: str) -> None:
         self.status, self.action, self.settled = "nothing_now", None, True
@@ -123,7 +129,7 @@ def decide(
         created_at=now,
         trigger=trigger,
     )
-    store.save_decision(decision, draft.contacts)
+    store.save_decision(decision, draft.contacts, draft.actions)  # one transaction
     return decision
 
 

@@ -23,7 +23,7 @@ from rapport.request.constraints import OfferConstraints
 from rapport.request.offers import curated_offers
 from rapport.respond import automatic, mandates, reorder
 from rapport.respond.automatic import AutomaticStore
-from rapport.respond.outbox import enqueue_action
+from rapport.respond.outbox import action_row
 
 if TYPE_CHECKING:
     from rapport.decide.decision import DecisionStatus
@@ -280,7 +280,8 @@ class _Step:
         payload = {**action, "decision_id": self.decision_id}
         key = f"decide:{kind}:{self.customer_id}:{self.need.item or self.need.category}:{self.need.due_at:%Y-%m-%d}"
         channel = plan.channel or allowed[0]  # a plan that is not dropped always names its channel
-        queued = enqueue_action(self.store, self.customer_id, kind, channel, payload, plan.send_at, key)
+        queued = action_row(self.customer_id, kind, channel, payload, plan.send_at, key)
+        draft.actions.append(queued)  # queued in the decision's own transaction (the first one, on a repeated key)
         draft.contacts.append((Contact(kind, channel, plan.send_at), key))  # counted with the decision, atomically
         status: DecisionStatus = "act" if plan.send_at <= self.now else "deferred"
         if kind == "nudge":
@@ -292,7 +293,7 @@ class _Step:
         else:
             draft.reasons.append(f"sent on {plan.channel}: {plan.reason}")
         draft.act(
-            {**action, "channel": plan.channel, "send_at": plan.send_at.isoformat(), "outbox_action_id": queued.id},
+            {**action, "channel": plan.channel, "send_at": plan.send_at.isoformat(), "outbox_action_id": queued["id"]},
             status,
         )
 

@@ -11,7 +11,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, String, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, String, bindparam, delete, func, insert, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -34,11 +34,9 @@ TRAIT_SCAN = 20  # identify calls read for traits.timezone, newest first
 _CID = bindparam("cid", type_=String())
 _MEMBERS = select(customers.c.id).where(customers.c.canonical_id == _CID).scalar_subquery()
 # Every record of the profile keeps its own consents; a merge joins them (read: rapport.decide.consent.in_force).
-_CONSENTS = (
-    select(consents)
-    .where(or_(consents.c.customer_id == _CID, consents.c.customer_id.in_(_MEMBERS)))
-    .order_by(consents.c.recorded_at, consents.c.id)
-)
+# One IN over a union, not "= cid OR IN (…)": PostgreSQL answers an OR with a subquery by scanning the table.
+_RECORDS = union_all(select(customers.c.id).where(customers.c.canonical_id == _CID), select(_CID))
+_CONSENTS = select(consents).where(consents.c.customer_id.in_(_RECORDS)).order_by(consents.c.recorded_at, consents.c.id)
 _JOINED = select(func.max(merges.c.created_at)).where(merges.c.status == "applied", merges.c.merged_id.in_(_MEMBERS))
 _CONTROL = select(control_levels).where(control_levels.c.customer_id == _CID)
 _POLICY = select(contact_policies.c.policy).where(contact_policies.c.customer_id == _CID)

@@ -11,23 +11,37 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import BindParameter, Connection, String, bindparam, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from rapport.customers.profile import ORDER_EVENTS
 from rapport.customers.service import resolve_customer
-from rapport.decide.consent import joined_records
-from rapport.decide.contact_policy import Contact, contacts_window
+from rapport.decide.consent import Consent, joined_records
+from rapport.decide.contact_policy import Contact, contacts_window, policy_from
+from rapport.decide.control import ControlSetting
 from rapport.decide.decision import Decision
 from rapport.decide.outcomes import Outcome
 from rapport.decide.state import CustomerState
 from rapport.errors import NotFound
+from rapport.store import consents as preference_reads
 from rapport.store.consents import SqlPreferences, row_to
 from rapport.store.needs import _need as need_from_row  # the row → Need mapping of the needs table
+from rapport.store.pipeline import Prepared, run_together
 from rapport.store.repeat import SqlRepeat
 from rapport.store.respond import RespondStore
 from rapport.store.store import Store
-from rapport.store.tables import customers, decision_outcomes, decisions, events, needs
+from rapport.store.tables import (
+    contact_log,
+    customers,
+    decision_outcomes,
+    decisions,
+    events,
+    needs,
+    outbox_actions,
+)
 
 _NEEDS = select(needs).where(needs.c.customer_id == bindparam("cid")).order_by(needs.c.due_at, needs.c.need_key)
 _PROFILE_NEEDS = (
@@ -37,6 +51,49 @@ _PROFILE_NEEDS = (
     .order_by(needs.c.due_at, needs.c.need_key)
 )
 _INSERT_DECISION = insert(decisions)
+_INSERT_ACTION_ONCE = sqlite_insert(outbox_actions).on_conflict_do_nothing(index_elements=["idempotency_key"])
+_ACTION_ID = select(outbox_actions.c.id).where(outbox_actions.c.idempotency_key == bindparam("key"))
+# PostgreSQL: the same reads keyed by the record id the request names, so that all go out in one pipeline.
+_PROFILE_OF_RECORD = (
+    select(customers.c.canonical_id).where(customers.c.id == bindparam("ref", type_=String())).scalar_subquery()
+)
+
+
+def _of_record(statement: Any) -> Prepared:
+    """``statement`` with its ``cid`` parameter replaced by the profile of the record ``ref``, compiled once."""
+
+    def swap(element: Any) -> Any:
+        return _PROFILE_OF_RECORD if isinstance(element, BindParameter) and element.key == "cid" else None
+
+    return Prepared.of(replacement_traverse(statement, {}, swap))
+
+
+_STATE_READS = {
+    "needs": Prepared.of(_PROFILE_NEEDS),
+    "control": _of_record(preference_reads._CONTROL),
+    "consents": _of_record(preference_reads._CONSENTS),
+    "joined": _of_record(preference_reads._JOINED),
+}
+_PG_ASYNC_COMMIT = Prepared.of(text("SET LOCAL synchronous_commit TO OFF"))
+_PG_INSERT_DECISION = Prepared.of(insert(decisions).values({c.name: bindparam(c.name) for c in decisions.c}))
+_PG_INSERT_CONTACT = Prepared.of(
+    postgresql_insert(contact_log)
+    .values({n: bindparam(n) for n in ("customer_id", "kind", "channel", "at", "mandatory", "action_key")})
+    .on_conflict_do_nothing(index_elements=["action_key"])
+)
+_OUTBOX_COLUMNS = ("id", "customer_id", "idempotency_key", "kind", "channel", "payload", "send_at", "status",
+                   "attempts", "next_attempt_at", "created_at")  # fmt: skip
+_PG_INSERT_ACTION = Prepared.of(
+    postgresql_insert(outbox_actions)
+    .values({n: bindparam(n) for n in _OUTBOX_COLUMNS})
+    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+)
+_PG_ACTION_ID = Prepared.of(_ACTION_ID)
+_OUTBOUND_READS = {
+    "policy": _of_record(preference_reads._POLICY),
+    "traits": _of_record(preference_reads._TRAITS),
+    "contacts": _of_record(preference_reads._CONTACTS),
+}
 
 
 class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
@@ -53,8 +110,14 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
     def customer_state(self, reference: str, now: datetime, outbound: bool) -> CustomerState:
         """Everything a decision reads about the customer, on one connection.
 
-        ``reference`` is a customer record id (the common case) or any identifier.
+        ``reference`` is a customer record id (the common case) or any identifier. On PostgreSQL the reads go out
+        in one pipeline (one round trip), outside a transaction.
         """
+        if self.dialect == "postgresql":
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                state = self._pipelined_state(conn, reference, now, outbound)
+            if state is not None:
+                return state
         with self.engine.connect() as conn:
             rows = conn.execute(_PROFILE_NEEDS, {"id": reference}).all()
             if rows:  # a record id: the profile and its needs in one round trip
@@ -77,32 +140,77 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
                 state.contacts = self.contacts_between(canonical, *contacts_window(state.policy, now), conn)
         return state
 
+    def _pipelined_state(self, conn: Connection, reference: str, now: datetime, outbound: bool) -> CustomerState | None:
+        """The state read in one round trip, for a record id; None when ``reference`` is no record id."""
+        default_window = contacts_window(policy_from(self.settings, {}, None), now)
+        reads = dict(_STATE_READS, **(_OUTBOUND_READS if outbound else {}))
+        window = {"start": default_window[0], "end": default_window[1]}
+        values = {name: {"ref": reference, **(window if name == "contacts" else {})} for name in reads}
+        values["needs"] = {"id": reference}
+        found = dict(zip(reads, run_together(conn, [(reads[n], values[n]) for n in reads]), strict=True))
+        if not found["needs"]:
+            return None
+        canonical = found["needs"][0]["profile_id"]
+        consent_rows = [row_to(Consent, row) for row in found["consents"]]
+        state = CustomerState(
+            canonical,
+            self.settings,
+            needs=[need_from_row(row) for row in found["needs"] if row["need_key"] is not None],
+            control_rows=[row_to(ControlSetting, row) for row in found["control"]],
+            consent_rows=consent_rows,
+            joined_at=next(iter(found["joined"][0].values())) if joined_records(consent_rows) else None,
+        )
+        if outbound:
+            own = dict(found["policy"][0]["policy"]) if found["policy"] else {}
+            zone = None if own.get("timezone") else _zone(found["traits"])
+            state.policy = policy = policy_from(self.settings, own, zone)
+            start, end = contacts_window(policy, now)
+            if start < default_window[0] or end > default_window[1]:  # the customer's own caps look further
+                state.contacts = self.contacts_between(canonical, start, end, conn)
+            else:
+                state.contacts = [
+                    Contact(r["kind"], r["channel"], r["at"], bool(r["mandatory"]))
+                    for r in found["contacts"]
+                    if start < r["at"] < end
+                ]
+        return state
+
     # ----- decisions -----------------------------------------------------------------------------------------
-    def save_decision(self, decision: Decision, contacts: Sequence[tuple[Contact, str]] = ()) -> None:
-        """Log the decision, and count the contacts it queued (by outbox key, once) in the same transaction."""
-        data = decision.to_dict()
-        row = {
-            "id": decision.id,
-            "customer_id": decision.customer_id,
-            "touchpoint": decision.situation.touchpoint,
-            "category": decision.category,
-            "status": decision.status,
-            "experience": decision.experience,
-            "action": data["action"],
-            "reasons": data["reasons"],
-            "model_versions": data["model_versions"],
-            "need": data["need"],
-            "situation": data["situation"],
-            "trigger": decision.trigger,
-            "created_at": decision.created_at,
-        }
+    def save_decision(
+        self,
+        decision: Decision,
+        contacts: Sequence[tuple[Contact, str]] = (),
+        actions: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Log the decision with all it set in motion, in one transaction: Respond's outbox ``actions`` (rows of
+        :func:`rapport.respond.outbox.action_row`, once per idempotency key) and the contacts they count.
+
+        An action whose key is already queued keeps the first one; the decision's action then names that one's id.
+        On PostgreSQL the statements go out in one pipeline (two when there are outbox actions: their ids first).
+        The log of a decision with no outbox action need not wait for its WAL flush (an fsync, most of a decision's
+        time): a crash may lose the last fraction of a second of such rows, never consistency.
+        """
+        if self.dialect == "postgresql":
+            with self.engine.connect() as conn:
+                queued = {}
+                if actions:
+                    reads = [(_PG_INSERT_ACTION, row) for row in actions]
+                    reads += [(_PG_ACTION_ID, {"key": row["idempotency_key"]}) for row in actions]
+                    found = run_together(conn, reads)[len(actions) :]
+                    queued = {row["id"]: rows[0]["id"] for row, rows in zip(actions, found, strict=True)}
+                _name_queued(decision, queued)
+                writes = [] if actions else [(_PG_ASYNC_COMMIT, {})]
+                writes += [(_PG_INSERT_CONTACT, _contact_row(decision.customer_id, c, k)) for c, k in contacts]
+                writes.append((_PG_INSERT_DECISION, _decision_row(decision)))
+                run_together(conn, writes, commit=True)
+            return
         with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # The log of a decision need not wait for its WAL flush (an fsync, most of a decision's time): a
-                # crash may lose the last fraction of a second of log rows, never consistency, and what the
-                # decision set in motion (orders, outbox actions) is committed by its own, synchronous writes.
-                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            conn.execute(_INSERT_DECISION, row)
+            queued = {}
+            for row in actions:
+                conn.execute(_INSERT_ACTION_ONCE, row)
+                queued[row["id"]] = conn.scalar(_ACTION_ID, {"key": row["idempotency_key"]})
+            _name_queued(decision, queued)
+            conn.execute(_INSERT_DECISION, _decision_row(decision))
             for contact, key in contacts:
                 self.insert_contact_on(conn, decision.customer_id, contact, key)
 
@@ -195,6 +303,45 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
         )
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def _decision_row(decision: Decision) -> dict[str, Any]:
+    data = decision.to_dict()
+    return {
+        "id": decision.id,
+        "customer_id": decision.customer_id,
+        "touchpoint": decision.situation.touchpoint,
+        "category": decision.category,
+        "status": decision.status,
+        "experience": decision.experience,
+        "action": data["action"],
+        "reasons": data["reasons"],
+        "model_versions": data["model_versions"],
+        "need": data["need"],
+        "situation": data["situation"],
+        "trigger": decision.trigger,
+        "created_at": decision.created_at,
+    }
+
+
+def _contact_row(customer_id: str, contact: Contact, key: str) -> dict[str, Any]:
+    return {"customer_id": customer_id, "kind": contact.kind, "channel": contact.channel, "at": contact.at,
+            "mandatory": contact.mandatory, "action_key": key}  # fmt: skip
+
+
+def _name_queued(decision: Decision, queued: dict[str, str]) -> None:
+    """The decision's action names the outbox action queued for its key (the first one, on a repeated key)."""
+    action = decision.action
+    if action and action.get("outbox_action_id") in queued:
+        action["outbox_action_id"] = queued[action["outbox_action_id"]]
+
+
+def _zone(traits_rows: list[dict[str, Any]]) -> str | None:
+    for row in traits_rows:
+        zone = (row["traits"] or {}).get("timezone")
+        if isinstance(zone, str) and zone:
+            return zone
+    return None
 
 
 def _decision(row: Any) -> Decision:

@@ -7,6 +7,7 @@ advisory lock on PostgreSQL) so that two ingestion workers never stitch the same
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,11 +17,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 
 from rapport.errors import InvalidInput
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+IDLE_PING_SECONDS = 5.0  # a pooled PostgreSQL connection idle longer than this is pinged before use
 _WRITE_LOCK_KEY = 0x5241_5050  # "RAPP": the advisory lock that serialises identity writes on PostgreSQL
 
 
@@ -36,7 +38,8 @@ def create_store_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
         _configure_sqlite(engine)
     elif parsed.get_backend_name() == "postgresql":
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(url, pool_size=10, max_overflow=20)
+        _ping_when_idle(engine)
     else:
         raise InvalidInput(f"Unsupported database {parsed.get_backend_name()!r}: Rapport runs on SQLite or PostgreSQL.")
     migrate(engine)
@@ -61,6 +64,27 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat idle for a while (a restarted server, a dropped link).
+
+    A ping on every check-out (``pool_pre_ping``) is a round trip per request, a third of a decision's on
+    PostgreSQL; a connection handed back a moment ago is as alive as it was. A dead one is replaced before use.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_from"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _alive(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_from", 0.0) < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # any failure: the pool opens a new connection instead
+            raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
 
 
 def migrate(engine: Engine) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 TINY = {
-    "ingest.py": ["--events", "3000", "--backends", "sqlite"],
+    "ingest.py": ["--events", "3000", "--known", "300", "--backends", "sqlite"],
     "decide.py": ["--customers", "300", "--requests", "40", "--events", "5"],
     "respond.py": ["--orders", "8"],
     "recognize.py": ["--customers", "2000", "--sections", "synthetic_100k"],
@@ -41,6 +41,7 @@ TINY = {
         "--throughput-items",
         "200",
     ],
+    "request.py": ["--sections", "latency", "--customers", "200", "--requests", "20"],
 }
 
 

@@ -90,6 +90,20 @@ def test_remind_me_sends_a_nudge_on_a_consented_channel(decisions: SqlDecisionSt
     assert "run out" in nudge.action["message"]
 
 
+def test_a_repeated_nudge_names_the_action_queued_first_and_counts_one_contact(decisions: SqlDecisionStore) -> None:
+    """The decision, its outbox action and its contact are written together; the same need the same day queues once."""
+    cid = _toner_customer(decisions, "twice", "remind_me")
+    _grant(decisions, cid, "contact:email")
+    first = decide(decisions, cid, NEED_DUE, NOW)
+    again = decide(decisions, cid, NEED_DUE, NOW + timedelta(minutes=1))
+    assert first.action is not None and again.action is not None
+    assert again.action["outbox_action_id"] == first.action["outbox_action_id"]
+    assert [a["id"] for a in decisions.actions_of(cid, ["pending"])] == [first.action["outbox_action_id"]]
+    logged = {d.id: d for d in decisions.decisions_of(cid)}
+    assert logged[again.id].action["outbox_action_id"] == first.action["outbox_action_id"]  # type: ignore[index]
+    assert len(decisions.contacts_between(cid, NOW - timedelta(days=1), NOW + timedelta(days=1))) == 1
+
+
 def test_remind_me_in_quiet_hours_is_deferred_and_says_so(decisions: SqlDecisionStore) -> None:
     quiet = SqlDecisionStore(decisions.settings.with_overrides(quiet_hours="21:00-08:00"), engine=decisions.engine)
     cid = _toner_customer(quiet, "night", "remind_me", timezone="Europe/Berlin")
