@@ -67,7 +67,7 @@ def anscombe(counts: np.ndarray) -> np.ndarray:
     return 2.0 * np.sqrt(np.asarray(counts, dtype=float) + 0.375)
 
 
-def latest_burst(counts: Sequence[float], rules: BurstRules = DEFAULT_BURST_RULES) -> Burst | None:
+def latest_burst(counts: Sequence[float] | np.ndarray, rules: BurstRules = DEFAULT_BURST_RULES) -> Burst | None:
     """The rise the newest periods of ``counts`` are in, if they are in one (judged on ``counts`` alone)."""
     series = np.asarray(counts, dtype=float)[-rules.window :]
     n = len(series)
@@ -89,7 +89,9 @@ def latest_burst(counts: Sequence[float], rules: BurstRules = DEFAULT_BURST_RULE
     return Burst(start=offset + starts[-1], observed=round(observed, 3), baseline=round(baseline, 3))
 
 
-def online_bursts(counts: Sequence[float], rules: BurstRules = DEFAULT_BURST_RULES) -> list[tuple[int, Burst]]:
+def online_bursts(
+    counts: Sequence[float] | np.ndarray, rules: BurstRules = DEFAULT_BURST_RULES
+) -> list[tuple[int, Burst]]:
     """Replay ``counts`` period by period: (period the alert is raised at, burst), one alert per distinct rise."""
     raised: list[tuple[int, Burst]] = []
     seen_starts: set[int] = set()

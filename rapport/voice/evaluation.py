@@ -21,7 +21,7 @@ from rapport.voice.topics import Embedder, TopicModel, nmi, purity
 COVID_ONSET = pd.Timestamp("2020-01-20", tz="UTC")
 
 
-def _r(a: Sequence[float], b: Sequence[float]) -> float:
+def _r(a: Any, b: Any) -> float:
     return round(float(pearsonr(a, b)[0]), 4)
 
 
@@ -99,7 +99,7 @@ def guardian_figures(
     model = TopicModel(n_topics=n_topics)
     frame = headlines.assign(topic=model.fit(headlines["text"].tolist()), day=headlines["at"].dt.normalize())
     days = pd.date_range(frame["day"].min(), frame["day"].max(), freq="D")
-    alerts = []
+    alerts: list[dict[str, Any]] = []
     for topic in model.topics:
         mine = frame[frame["topic"] == topic.id]
         counts = mine.groupby("day").size().reindex(days, fill_value=0).to_numpy()

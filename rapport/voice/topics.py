@@ -151,7 +151,7 @@ def _phrases(ranked: list[str], n: int) -> list[str]:
     return picked
 
 
-def purity(truth: Sequence[str], assigned: Sequence[int]) -> float:
+def purity(truth: Sequence[str], assigned: Sequence[int] | np.ndarray) -> float:
     """Share of items whose topic's majority label is their own label."""
     pairs: dict[int, dict[str, int]] = {}
     for label, topic in zip(truth, assigned, strict=True):
@@ -160,5 +160,5 @@ def purity(truth: Sequence[str], assigned: Sequence[int]) -> float:
     return sum(max(c.values()) for c in pairs.values()) / max(len(truth), 1)
 
 
-def nmi(truth: Sequence[str], assigned: Sequence[int]) -> float:
+def nmi(truth: Sequence[str], assigned: Sequence[int] | np.ndarray) -> float:
     return float(normalized_mutual_info_score(list(truth), list(assigned)))

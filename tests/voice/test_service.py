@@ -46,6 +46,9 @@ def test_items_link_only_when_an_identifier_matches_one_profile(decisions: SqlDe
     assert (report.stored, report.linked) == (3, 1)
     assert [r["external_id"] for r in decisions.voice.customer_items(ada)] == ["a"]
     assert decisions.voice.customer_items(bob) == []
+    decisions.erase(ada)  # erasing the customer erases what they said, through the customer_id column
+    left = decisions.voice.items_between(NOW - timedelta(days=30), NOW)
+    assert len(left) == 2 and all(r["text"] for r in left)  # only item "a" was theirs
 
 
 def test_a_negative_item_puts_service_before_selling_for_a_week(decisions: SqlDecisionStore) -> None:
