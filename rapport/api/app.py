@@ -10,12 +10,14 @@ from fastapi.responses import JSONResponse
 
 from rapport import __version__
 from rapport.api import customers, decide, identity, needs, offers, preferences, respond, tracking
+from rapport.api.access import install_access, public
 from rapport.api.conversations import router as conversations_router
 from rapport.api.transparency import router as transparency_router
 from rapport.customers.events import InvalidEvent
 from rapport.customers.ingestion import IngestReport
 from rapport.errors import RapportError, Unauthorized
 from rapport.store.store import Store
+from rapport.web.customer_side import router as customer_side_router
 
 
 def create_app(store: Store | None = None, after_ingest: Callable[[IngestReport], Any] | None = None) -> FastAPI:
@@ -33,8 +35,10 @@ def create_app(store: Store | None = None, after_ingest: Callable[[IngestReport]
     app.include_router(identity.router)
     app.include_router(conversations_router)
     app.include_router(transparency_router)
+    app.include_router(customer_side_router)  # before install_access: its /me landing yields to the pages
 
     @app.get("/health", tags=["health"])
+    @public
     def health() -> dict[str, str]:
         return {"status": "ok", "store": app.state.store.dialect}
 
@@ -47,6 +51,7 @@ def create_app(store: Store | None = None, after_ingest: Callable[[IngestReport]
         headers = {"WWW-Authenticate": 'Basic realm="rapport"'} if isinstance(exc, Unauthorized) else None
         return JSONResponse(body, status_code=exc.http_status, headers=headers)
 
+    install_access(app)  # staff and customer sign-in, sign-in links, the access log, pages, hardening (last)
     return app
 
 

@@ -13,17 +13,19 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from rapport.api.auth import require
+from rapport.access.permissions import Permission as P
+from rapport.access.principals import CustomerSession, Principal
+from rapport.api.access import CustomerAccess, customer_scope, require, source_of
 from rapport.conversations import service, thread
 from rapport.customers.service import resolve_customer
+from rapport.store.access import record_access
 from rapport.store.conversations import SqlConversationStore
-from rapport.store.keys import ApiKey
 
 router = APIRouter(prefix="/v1", tags=["conversations"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "The message cannot be used as given (empty, attachments, unknown channel)."},
-    401: {"description": "No valid API key."},
-    403: {"description": "The key lacks the scope."},
+    401: {"description": "No valid API key or session."},
+    403: {"description": "The key, role or session may not do this."},
     404: {"description": "No such customer or conversation."},
     409: {"description": "The conversation is closed."},
     413: {"description": f"The message is longer than {thread.MAX_MESSAGE_CHARS} characters."},
@@ -46,11 +48,18 @@ class ForwardBody(BaseModel):
     attachments: list[dict[str, Any]] = Field(default_factory=list, max_length=20, description="Refused when sent")
 
 
+class CustomerMessageBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body: str = _BODY
+    client_key: str | None = Field(None, min_length=1, max_length=200, description="A retry is one message")
+
+
 class ReplyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     body: str = _BODY
-    staff_ref: str = Field("api", min_length=1, max_length=320, description="Who answers")
+    staff_ref: str | None = Field(None, min_length=1, max_length=320, description="Who answers (default: the caller)")
     client_key: str | None = Field(None, min_length=1, max_length=200)
 
 
@@ -69,7 +78,9 @@ def _posted(posted: thread.Posted) -> JSONResponse:
 
 
 @router.post("/conversations", responses=_ERRORS, status_code=201, summary="Forward a message into a conversation")
-def forward_route(body: ForwardBody, request: Request, key: ApiKey = Depends(require("write"))) -> JSONResponse:
+def forward_route(
+    body: ForwardBody, request: Request, caller: Principal = Depends(require(P.CONVERSE))
+) -> JSONResponse:
     """An e-mail, call-centre note or chat transcript joins the customer's one thread; a retry answers 200."""
     store = conversation_store(request)
     customer_id = resolve_customer(store, body.customer_id)
@@ -84,7 +95,7 @@ def forward_route(body: ForwardBody, request: Request, key: ApiKey = Depends(req
         occurred_at=body.occurred_at,
         author_ref=body.author_ref,
         external_id=body.external_id,
-        source=f"key:{key.id}",
+        source=source_of(caller),
         attachments=body.attachments,
     )
     return _posted(posted)
@@ -95,7 +106,7 @@ def inbox_route(
     request: Request,
     status: Literal["open", "closed"] | None = Query("open"),
     limit: int = Query(200, ge=1, le=1000),
-    _key: ApiKey = Depends(require("read")),
+    _caller: Principal = Depends(require(P.READ_CUSTOMER)),
 ) -> dict[str, Any]:
     found = thread.inbox(conversation_store(request), status, limit)
     return {"conversations": [c.to_dict() for c in found]}
@@ -103,35 +114,68 @@ def inbox_route(
 
 @router.get("/conversations/{conversation_id}", responses=_ERRORS, summary="One conversation with its messages")
 def conversation_route(
-    conversation_id: str, request: Request, _key: ApiKey = Depends(require("read"))
+    conversation_id: str, request: Request, caller: Principal = Depends(require(P.READ_CUSTOMER))
 ) -> dict[str, Any]:
-    return thread.get_conversation(conversation_store(request), conversation_id).to_dict()
+    """Reading one conversation is a read of that customer's data: it goes to their access log."""
+    store = conversation_store(request)
+    conversation = thread.get_conversation(store, conversation_id)
+    what = "GET /v1/conversations/{conversation_id}"
+    record_access(store.engine, store.canonical_id(conversation.customer_id), caller, what, datetime.now(UTC))
+    return conversation.to_dict()
 
 
 @router.post(
     "/conversations/{conversation_id}/replies", responses=_ERRORS, status_code=201, summary="Answer the customer"
 )
 def reply_route(
-    conversation_id: str, body: ReplyBody, request: Request, _key: ApiKey = Depends(require("write"))
+    conversation_id: str, body: ReplyBody, request: Request, caller: Principal = Depends(require(P.CONVERSE))
 ) -> JSONResponse:
     """The reply joins the thread and goes out through the outbox; the same client_key again answers 200."""
     store = conversation_store(request)
-    posted = service.reply(store, conversation_id, body.staff_ref, body.body, datetime.now(UTC), body.client_key)
+    who = body.staff_ref or source_of(caller)
+    posted = service.reply(store, conversation_id, who, body.body, datetime.now(UTC), body.client_key)
     return _posted(posted)
 
 
 @router.post("/conversations/{conversation_id}/close", responses=_ERRORS, summary="Close a conversation")
-def close_route(conversation_id: str, request: Request, _key: ApiKey = Depends(require("write"))) -> dict[str, Any]:
+def close_route(
+    conversation_id: str, request: Request, caller: Principal = Depends(require(P.CONVERSE))
+) -> dict[str, Any]:
     """The issue it raised ends; closing again changes nothing."""
     store = conversation_store(request)
-    closed = service.close(store, conversation_id, "api", datetime.now(UTC))
+    closed = service.close(store, conversation_id, source_of(caller), datetime.now(UTC))
     return {**thread.get_conversation(store, conversation_id).to_dict(), "changed": closed}
 
 
 @router.get("/customers/{customer_id}/conversations", responses=_ERRORS, summary="A customer's conversations")
 def customer_conversations_route(
-    customer_id: str, request: Request, _key: ApiKey = Depends(require("read"))
+    customer_id: str, request: Request, access: CustomerAccess = Depends(customer_scope(P.READ_CUSTOMER))
 ) -> dict[str, Any]:
+    """The customer's one thread (and the closed ones before it), for staff, the firm's apps and the customer."""
     store = conversation_store(request)
-    canonical = resolve_customer(store, customer_id)
-    return {"customer_id": canonical, "conversations": [c.to_dict() for c in thread.thread_of(store, canonical)]}
+    found = thread.thread_of(store, access.customer_id)
+    return {"customer_id": access.customer_id, "conversations": [c.to_dict() for c in found]}
+
+
+@router.post(
+    "/customers/{customer_id}/conversations",
+    responses=_ERRORS,
+    status_code=201,
+    summary="The customer writes to the firm (from their session, or through the firm's app)",
+)
+def customer_message_route(
+    customer_id: str,
+    body: CustomerMessageBody,
+    request: Request,
+    access: CustomerAccess = Depends(customer_scope(P.CONVERSE)),
+) -> JSONResponse:
+    """A customer session writes as on /me; a key or staff relays what the customer wrote in the firm's app."""
+    store = conversation_store(request)
+    now = datetime.now(UTC)
+    if isinstance(access.principal, CustomerSession):
+        return _posted(service.write_from_me(store, access.customer_id, body.body, now, body.client_key))
+    posted = service.forward(
+        store, access.customer_id, body=body.body, channel="app", kind="message", author="customer", now=now,
+        external_id=body.client_key, source=source_of(access.principal),
+    )  # fmt: skip
+    return _posted(posted)

@@ -11,24 +11,32 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from rapport.api.auth import require
+from rapport.access.permissions import Permission as P
+from rapport.api.access import CustomerAccess, customer_scope
 from rapport.api.decide import decision_store
 from rapport.customers import export
-from rapport.customers.service import resolve_customer
+from rapport.customers.service import erase_customer
 from rapport.decide import explanations
+from rapport.errors import InvalidInput
 from rapport.store.export import SqlExportSource
-from rapport.store.keys import ApiKey
 
 router = APIRouter(prefix="/v1/customers/{customer_id}", tags=["transparency"])
+ERASE_WORD = "ERASE"
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "The feedback is unknown."},
-    401: {"description": "No valid API key."},
-    403: {"description": "The key lacks the scope."},
+    400: {"description": "The feedback is unknown, or the erasure is not confirmed."},
+    401: {"description": "No valid API key or session."},
+    403: {"description": "The key, role or session may not do this."},
     404: {"description": "No such customer, or no such decision of this customer."},
     422: {"description": "The body does not match the schema."},
 }
+
+
+class ErasureBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    confirm: str = Field(..., max_length=20, description="ERASE, to confirm that everything is to be erased")
 
 
 class NotLikeThisBody(BaseModel):
@@ -42,21 +50,20 @@ def explanations_route(
     customer_id: str,
     request: Request,
     limit: int = Query(20, ge=1, le=200),
-    _key: ApiKey = Depends(require("read")),
+    access: CustomerAccess = Depends(customer_scope(P.READ_DECISIONS)),
 ) -> dict[str, Any]:
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
-    found = explanations.recent_explanations(store, canonical, limit)
-    return {"customer_id": canonical, "explanations": [e.to_dict() for e in found]}
+    found = explanations.recent_explanations(decision_store(request), access.customer_id, limit)
+    return {"customer_id": access.customer_id, "explanations": [e.to_dict() for e in found]}
 
 
 @router.get("/explanations/{decision_id}", responses=_ERRORS, summary="Why did I get this? One decision explained")
 def explanation_route(
-    customer_id: str, decision_id: str, request: Request, _key: ApiKey = Depends(require("read"))
+    customer_id: str,
+    decision_id: str,
+    request: Request,
+    access: CustomerAccess = Depends(customer_scope(P.READ_DECISIONS)),
 ) -> dict[str, Any]:
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
-    return explanations.explanation_for(store, canonical, decision_id).to_dict()
+    return explanations.explanation_for(decision_store(request), access.customer_id, decision_id).to_dict()
 
 
 @router.post(
@@ -69,12 +76,11 @@ def not_like_this_route(
     decision_id: str,
     body: NotLikeThisBody,
     request: Request,
-    _key: ApiKey = Depends(require("decide")),
+    access: CustomerAccess = Depends(customer_scope(P.SET_PREFERENCES)),
 ) -> dict[str, Any]:
     """Records a dismissed outcome (once per decision) and proposes a setting; the setting is changed only when
     the customer applies it (PUT contact-policy or control-levels)."""
-    store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    store, canonical = decision_store(request), access.customer_id
     proposal, recorded = explanations.not_like_this(store, canonical, decision_id, body.feedback, datetime.now(UTC))
     return {"customer_id": canonical, "decision_id": decision_id, "recorded": recorded, "proposal": proposal.to_dict()}
 
@@ -88,11 +94,22 @@ def export_route(
     customer_id: str,
     request: Request,
     format: Literal["json", "zip"] = Query("json"),
-    _key: ApiKey = Depends(require("read")),
+    access: CustomerAccess = Depends(customer_scope(P.EXPORT)),
 ) -> StreamingResponse:
-    store = request.app.state.store
-    canonical = resolve_customer(store, customer_id)
-    return export_response(SqlExportSource(store.engine), canonical, format)
+    return export_response(SqlExportSource(request.app.state.store.engine), access.customer_id, format)
+
+
+@router.post("/erasure", responses=_ERRORS, summary="Erase the customer, confirmed (their own request)")
+def erasure_route(
+    customer_id: str,
+    body: ErasureBody,
+    request: Request,
+    access: CustomerAccess = Depends(customer_scope(P.REQUEST_ERASURE)),
+) -> dict[str, Any]:
+    """The customer's erasure request, carried out at once by the existing erasure once ``confirm`` is ERASE."""
+    if body.confirm.strip().upper() != ERASE_WORD:
+        raise InvalidInput(f"confirm is {body.confirm!r}; send {ERASE_WORD!r} to erase everything. Nothing was erased.")
+    return erase_customer(request.app.state.store, access.customer_id)
 
 
 def export_response(source: SqlExportSource, customer_id: str, format: str) -> StreamingResponse:

@@ -1,7 +1,7 @@
 """Conversations: one thread per customer (the inbox), and its messages.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008 (0006 on its own branch; access adds 0008)
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from rapport.store.tables import UTCDateTime
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0008"  # the lead relinks the chain at merge
 branch_labels = None
 depends_on = None
 
