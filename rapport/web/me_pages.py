@@ -26,7 +26,8 @@ from rapport.web.csrf import csrf_protect
 from rapport.web.pages import CUSTOMER_NAV, render
 
 router = APIRouter(include_in_schema=False)
-CSRF = [Depends(csrf_protect)]
+# The session first (no session: the sign-in redirect), then the form's CSRF token.
+CSRF = [Depends(customer_page()), Depends(csrf_protect)]
 SOURCE = "preference centre"
 NAV = [
     ("/me", "My page"),

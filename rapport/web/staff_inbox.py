@@ -28,8 +28,8 @@ from rapport.web.me_pages import done, page
 from rapport.web.pages import STAFF_NAV
 
 router = APIRouter(include_in_schema=False)
-CSRF = [Depends(csrf_protect)]
 ANSWERING = ("agent", "admin")  # analysts read aggregates; they do not write to one customer
+CSRF = [Depends(staff_page(*ANSWERING)), Depends(csrf_protect)]  # the session first, then the form's token
 if ("/staff/inbox", "Inbox") not in STAFF_NAV:
     STAFF_NAV.append(("/staff/inbox", "Inbox"))
 
@@ -46,7 +46,7 @@ def inbox_page(
 ) -> HTMLResponse:
     store = conversation_store(request)
     status = status if status in ("open", "closed") else "open"
-    return page(request, "staff_inbox.html", conversations=thread.inbox(store, status), shown_status=status)
+    return page(request, "staff_inbox.html", conversations=thread.inbox(store, status), shown=status)
 
 
 def _conversation(

@@ -31,7 +31,6 @@ from rapport.decide.situations import Situation
 from rapport.respond import automatic
 from rapport.respond.mandates import MandateTerms, create_mandate
 from rapport.store.conversations import SqlConversationStore
-from rapport.store.decisions import SqlDecisionStore
 from rapport.store.keys import create_key
 from rapport.store.store import Store
 from tests.decide.conftest import customer, need, store_needs, toner_order
@@ -102,7 +101,7 @@ def _submit(page: Page, button: str) -> None:
 def test_a_customer_takes_control_and_hears_back_from_staff(served: tuple[str, Store]) -> None:
     base, store = served
     cid, order_id = _customer_with_everything(store)
-    decisions = SqlDecisionStore.over(store)
+    seen = SqlConversationStore.over(store)  # the test reads what the pages changed through the store
     path = _sign_in_path(base, store, cid)
     _staff(store)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -119,20 +118,20 @@ def test_a_customer_takes_control_and_hears_back_from_staff(served: tuple[str, S
         section.get_by_label("Show me options").check()
         section.get_by_role("button", name="Save level for Toner").click()
         expect(me.get_by_role("status")).to_contain_text("Toner: \u201cShow me options\u201d from now on.")
-        assert control.control_level(decisions, cid, "toner") == ("show_me_options", "explicit")
+        assert control.control_level(seen, cid, "toner") == ("show_me_options", "explicit")
 
         me.goto(f"{base}/me/consents")
         _submit(me, "Withdraw for E-mail")
         expect(me.get_by_role("status")).to_contain_text("E-mail: withdrawn")
-        assert not consent.has_consent(decisions, cid, "contact:email", datetime.now(UTC))
+        assert not consent.has_consent(seen, cid, "contact:email", datetime.now(UTC))
         _submit(me, "Give consent for E-mail")
         expect(me.get_by_role("status")).to_contain_text("E-mail: given")
-        assert consent.has_consent(decisions, cid, "contact:email", datetime.now(UTC))
+        assert consent.has_consent(seen, cid, "contact:email", datetime.now(UTC))
 
         me.goto(f"{base}/me/mandates")
         _submit(me, "Cancel this order of TONER-BK-305")
         expect(me.get_by_role("status")).to_contain_text("is cancelled")
-        assert automatic.get_automatic_order(decisions, cid, order_id).status == "cancelled"
+        assert automatic.get_automatic_order(seen, cid, order_id).status == "cancelled"
 
         me.goto(f"{base}/me/why")
         expect(me.get_by_role("heading", name="We sent you a reminder about TONER-BK-305 on email.")).to_be_visible()
@@ -169,5 +168,5 @@ def test_a_customer_takes_control_and_hears_back_from_staff(served: tuple[str, S
         expect(me.locator(".message.from-staff")).to_contain_text("Run the cleaning cycle once")
         me.screenshot(path=str(ARTIFACTS / "me-inbox.png"), full_page=True)
         browser.close()
-    pending = SqlConversationStore.over(store).actions_of(cid, ["pending"])
+    pending = seen.actions_of(cid, ["pending"])
     assert [a["kind"] for a in pending if a["kind"] == "conversation_reply"] == ["conversation_reply"]
