@@ -16,6 +16,7 @@ from rapport.demo.fulfilment import demo_fulfilment
 from rapport.demo.linkage import linkage_report
 from rapport.demo.needs import recognize_demo_needs
 from rapport.demo.report import stitching_quality
+from rapport.demo.strategy import demo_strategy
 from rapport.demo.toner import toner_auto_order
 from rapport.request.demo import demo_offers
 from rapport.store.keys import create_key
@@ -45,6 +46,7 @@ def run_demo(store: Store, customers: int = 3000, seed: int = 7, console: Consol
         "offers": demo_offers(store, firm.catalogue, seed),
         "toner_auto_order": toner_auto_order(store, firm.end),
         "fulfilment": demo_fulfilment(store, firm),
+        "strategy": demo_strategy(store, firm.end, seed),
         "write_key": create_key(store.engine, ["write"], "demo-collector")[1],
         "read_key": create_key(store.engine, ["read"], "demo-dashboard")[1],
     }
