@@ -21,7 +21,7 @@ from rapport.decide.situations import Situation
 from rapport.demo.catalogue import build_catalogue
 from rapport.demo.fulfilment import HOUSE_BRAND, REPAIRERS
 from rapport.recognize.need import Need
-from rapport.respond.fulfilment.network import FirmNetwork
+from rapport.respond.fulfilment.network import CatalogueItem, FirmNetwork
 from rapport.respond.fulfilment.routing import Fulfiller
 from rapport.respond.orders import OrderLine, OrderRequest, place_order
 from rapport.respond.reorder import usual_order
@@ -49,7 +49,8 @@ def demo_routes() -> dict[str, str]:
 
 def demo_setup() -> StrategySetup:
     """The demo's strategy file, routes and network (the repairers the matchmaker draws on)."""
-    network = FirmNetwork(producer_brand=HOUSE_BRAND, providers=REPAIRERS, source="demo")
+    items = tuple(CatalogueItem(i.sku, i.brand, i.category, i.price) for i in build_catalogue().items)
+    network = FirmNetwork(catalogue=items, producer_brand=HOUSE_BRAND, providers=REPAIRERS, source="demo")
     path = str(files("rapport.demo").joinpath("strategy.yaml"))
     return StrategySetup(path, Fulfiller(demo_routes(), network), dict(Settings().default_control_levels))
 

@@ -78,7 +78,9 @@ class SqlStrategySource:
         ).where(_period(orders.c.placed_at, since, until), orders.c.status == "fulfilled")  # fmt: skip
         out = []
         for row in self._rows(query):
-            row["skus"] = [line.get("sku") for line in row.pop("lines") or [] if line.get("sku")]
+            lines = [line for line in row.pop("lines") or [] if line.get("sku")]
+            row["skus"] = [line["sku"] for line in lines]
+            row["line_categories"] = {line["sku"]: line["category"] for line in lines if line.get("category")}
             out.append(row)
         return out
 

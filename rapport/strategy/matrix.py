@@ -199,7 +199,8 @@ def _count_orders(
             continue
         experience = "automatic_execution" if order["source"] == "automatic" else "respond_to_desire"
         if order["source"] != "automatic":
-            for category in {categories.get(sku) or sku for sku in order["skus"]}:
+            named = order.get("line_categories") or {}
+            for category in {named.get(sku) or categories.get(sku) or sku for sku in order["skus"]}:
                 before = [d for d in latest.get((order["customer_id"], category), [])
                           if order["placed_at"] - LEAD_WINDOW <= d["created_at"] <= order["placed_at"]]  # fmt: skip
                 if before:
