@@ -14,7 +14,7 @@ from importlib.resources import files
 from typing import Any
 
 from rapport.config import Settings
-from rapport.decide import control
+from rapport.decide import consent, control
 from rapport.decide.engine import decide
 from rapport.decide.outcomes import record_outcome
 from rapport.decide.situations import Situation
@@ -38,6 +38,8 @@ OUTCOME_SHARES = (("accepted", 0.34), ("dismissed", 0.22), ("ignored", 0.30), ("
 TOUCHPOINTS = ("app_open", "need_due", "store_visit", "call_centre")
 # the control levels the demo's customers chose in the preference centre (the rest keep the firm's default)
 CHOSEN_LEVELS = (("show_me_options", 0.35), ("i_choose", 0.2))
+CONTACT_CONSENTS = (("contact:app", 0.6), ("contact:email", 0.3))
+SOURCE = "demo: preference centre"
 
 
 def demo_routes() -> dict[str, str]:
@@ -89,10 +91,15 @@ def demo_strategy(store: Store, end: datetime, seed: int = 7, decisions: int = D
 
 
 def _choose_levels(store: SqlDecisionStore, rng: random.Random, due: list[Need], at: datetime) -> None:
+    """The preference centre: some customers choose control levels, and most let the firm reach them in the app."""
     for customer_id, category in sorted({(n.customer_id, n.category) for n in due if n.category}):
         level = _draw(rng, CHOSEN_LEVELS)
         if level is not None:
             control.set_control_level(store, customer_id, category, level, at)
+    for customer_id in sorted({n.customer_id for n in due}):
+        for purpose, share in CONTACT_CONSENTS:
+            if rng.random() < share:
+                consent.record_consent(store, customer_id, purpose, True, SOURCE, at)
 
 
 def _draw(rng: random.Random, shares: tuple[tuple[str, float], ...] = OUTCOME_SHARES) -> str | None:
