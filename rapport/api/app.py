@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from rapport import __version__
-from rapport.api import customers, decide, identity, needs, offers, preferences, respond, tracking
+from rapport.api import customers, decide, identity, needs, offers, preferences, respond, strategy, tracking
 from rapport.customers.events import InvalidEvent
 from rapport.customers.ingestion import IngestReport
 from rapport.errors import RapportError, Unauthorized
@@ -29,6 +29,7 @@ def create_app(store: Store | None = None, after_ingest: Callable[[IngestReport]
     app.include_router(needs.router)
     app.include_router(offers.router)
     app.include_router(identity.router)
+    app.include_router(strategy.router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -7,6 +7,7 @@ from rich.table import Table
 
 from rapport.cli.context import open_store
 from rapport.cli.demo_fulfilment import print_fulfilment
+from rapport.cli.demo_strategy import print_strategy, serve_dashboard
 from rapport.cli.demo_toner import print_toner_auto_order
 from rapport.cli.main import app
 from rapport.cli.output import cli_errors, console, print_json
@@ -42,6 +43,7 @@ def demo(
         console.print(f"\nServing the API on http://{host}:{port} (docs at /docs); Ctrl-C stops it.")
         served = create_app(store)
         install_decision_trigger(served)  # ingested readings, orders and complaints lead to decisions at once
+        serve_dashboard(served, host, port)
         uvicorn.run(served, host=host, port=port, log_level="warning")
 
 
@@ -75,6 +77,7 @@ def _print_report(report: dict) -> None:
     print_demo_offers(report["offers"])
     print_toner_auto_order(report["toner_auto_order"])
     print_fulfilment(report["fulfilment"])
+    print_strategy(report["strategy"])
     console.print(f"\n[bold]Write key[/] (send events with it as the HTTP Basic user name):\n{report['write_key']}")
     console.print(f"[bold]Read key[/]: {report['read_key']}")
 
