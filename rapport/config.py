@@ -70,6 +70,15 @@ class Settings:
     notice_channels: tuple[str, ...] = ("app", "push", "email", "sms")
     # ----- Strategy (issue 12) -----
     strategy_file: str = "strategy.yaml"  # the firm's connected strategy (rapport.strategy)
+    # ----- Access (issue 10) -----
+    # Signs cookies and one-time links; "" lets Rapport generate one and keep it in the store.
+    session_secret: str = ""
+    # Where people reach Rapport: the start of the sign-in and set-password links it prints.
+    public_url: str = "http://127.0.0.1:8000"
+    # Token buckets, in this process: events per second per key (burst: twice that), sign-ins a minute per address.
+    ingest_rate_per_second: int = 1000
+    sign_in_per_minute: int = 10
+    max_form_bytes: int = 64 * 1024  # any body outside /v1 (the pages' forms)
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)

@@ -46,3 +46,13 @@ class Forbidden(RapportError):
     """The API key lacks the scope the route needs."""
 
     http_status = 403
+
+
+class TooManyRequests(RapportError):
+    """Too many requests from one key or address, or too many failed sign-ins: wait ``retry_after`` seconds."""
+
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from rapport import __version__
 from rapport.api import customers, decide, identity, needs, offers, preferences, respond, strategy, tracking
+from rapport.api.access import install_access, public
 from rapport.customers.events import InvalidEvent
 from rapport.customers.ingestion import IngestReport
 from rapport.errors import RapportError, Unauthorized
@@ -32,6 +33,7 @@ def create_app(store: Store | None = None, after_ingest: Callable[[IngestReport]
     app.include_router(strategy.router)
 
     @app.get("/health", tags=["health"])
+    @public
     def health() -> dict[str, str]:
         return {"status": "ok", "store": app.state.store.dialect}
 
@@ -44,6 +46,7 @@ def create_app(store: Store | None = None, after_ingest: Callable[[IngestReport]
         headers = {"WWW-Authenticate": 'Basic realm="rapport"'} if isinstance(exc, Unauthorized) else None
         return JSONResponse(body, status_code=exc.http_status, headers=headers)
 
+    install_access(app)  # staff and customer sign-in, sign-in links, the access log, pages, hardening (last)
     return app
 
 

@@ -6,11 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from rapport.api.auth import require
+from rapport.access.permissions import Permission as P
+from rapport.access.principals import Principal
+from rapport.api.access import CustomerAccess, customer_scope, require
 from rapport.customers.identifiers import EMAIL, PHONE, USER_ID, Identifier, normalize
 from rapport.customers.service import erase_customer, get_profile, merge_history, resolve_customer
 from rapport.errors import InvalidInput
-from rapport.store.keys import ApiKey
 
 router = APIRouter(prefix="/v1", tags=["customers"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -29,7 +30,7 @@ def lookup(
     kind: str | None = None,
     value: str | None = None,
     events: int = Query(100, ge=0, le=10000, description="How many of the latest events to return"),
-    _key: ApiKey = Depends(require("read")),
+    _key: Principal = Depends(require(P.READ_CUSTOMER)),
 ) -> dict[str, Any]:
     """The profile of the customer holding an identifier: ?email=, ?phone=, ?user_id= or ?kind=&value=."""
     store = request.app.state.store
@@ -47,7 +48,7 @@ def profile(
     request: Request,
     customer_id: str,
     events: int = Query(100, ge=0, le=10000, description="How many of the latest events to return"),
-    _key: ApiKey = Depends(require("read")),
+    _key: CustomerAccess = Depends(customer_scope(P.READ_CUSTOMER)),
 ) -> dict[str, Any]:
     """The unified profile; the id of a merged record answers with the surviving profile."""
     store = request.app.state.store
@@ -55,7 +56,9 @@ def profile(
 
 
 @router.get("/customers/{customer_id}/merges", responses=_ERRORS)
-def merges(request: Request, customer_id: str, _key: ApiKey = Depends(require("read"))) -> dict[str, Any]:
+def merges(
+    request: Request, customer_id: str, _key: CustomerAccess = Depends(customer_scope(P.READ_CUSTOMER))
+) -> dict[str, Any]:
     """Every merge that touched this customer, with its evidence (applied, refused or undone)."""
     store = request.app.state.store
     return {
@@ -65,14 +68,16 @@ def merges(request: Request, customer_id: str, _key: ApiKey = Depends(require("r
 
 
 @router.post("/merges/{merge_id}/undo", responses={**_ERRORS, 404: {"description": "No such merge."}})
-def undo(request: Request, merge_id: int, _key: ApiKey = Depends(require("admin"))) -> dict[str, Any]:
+def undo(request: Request, merge_id: int, _key: Principal = Depends(require(P.ADMIN))) -> dict[str, Any]:
     """Split a merge: both profiles come back with their own identifiers and events."""
     record = request.app.state.store.undo_merge(merge_id, "undone through the API")
     return {"id": record.id, "status": record.status, "survivor_id": record.survivor_id, "merged_id": record.merged_id}
 
 
 @router.delete("/customers/{customer_id}", responses=_ERRORS)
-def erase(request: Request, customer_id: str, _key: ApiKey = Depends(require("admin"))) -> dict[str, Any]:
+def erase(
+    request: Request, customer_id: str, _key: CustomerAccess = Depends(customer_scope(P.ADMIN))
+) -> dict[str, Any]:
     """Erase the person everywhere; later events carrying their identifiers are dropped."""
     store = request.app.state.store
     return erase_customer(store, resolve_customer(store, customer_id))

@@ -15,14 +15,15 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from rapport.api.auth import key_from_header, require
+from rapport.access.permissions import Permission as P
+from rapport.access.principals import Principal
+from rapport.api.access import CustomerAccess, customer_scope, require
 from rapport.customers.service import resolve_customer
 from rapport.decide.engine import decide
 from rapport.decide.outcomes import record_outcome
 from rapport.decide.situations import Situation
 from rapport.decide.triggers import DecisionTrigger, NeedsRefresh
 from rapport.store.decisions import SqlDecisionStore
-from rapport.store.keys import ApiKey, authenticate
 
 router = APIRouter(prefix="/v1", tags=["decide"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -69,17 +70,12 @@ def decision_store(request: Request) -> SqlDecisionStore:
     return found
 
 
-async def decide_key(request: Request) -> ApiKey:
-    """``require("decide")`` on the event loop: one indexed look-up, cheaper than a hop to a worker thread."""
-    return authenticate(request.app.state.store.engine, key_from_header(request.headers.get("authorization")), "decide")
-
-
 @router.post(
     "/decide",
     responses={**_ERRORS, 200: {"description": "The decision: status, experience, action, reasons, model versions."}},
     summary="Decide what to do for a customer in a situation",
 )
-async def decide_route(body: DecideBody, request: Request, _key: ApiKey = Depends(decide_key)) -> Response:
+async def decide_route(body: DecideBody, request: Request, _key: Principal = Depends(require(P.DECIDE))) -> Response:
     """The experience and action (or "nothing now"), with reasons and model versions; the decision is logged.
 
     It runs on the event loop, as ingestion does: a decision is about a millisecond of indexed reads and one
@@ -102,7 +98,7 @@ async def decide_route(body: DecideBody, request: Request, _key: ApiKey = Depend
     status_code=201,
     summary="Record what happened after a decision",
 )
-def outcome_route(body: OutcomeBody, request: Request, _key: ApiKey = Depends(require("decide"))) -> JSONResponse:
+def outcome_route(body: OutcomeBody, request: Request, _key: Principal = Depends(require(P.DECIDE))) -> JSONResponse:
     """Idempotent per decision and outcome: a retry answers 200 with the first record; an unknown decision, 404."""
     store = decision_store(request)
     outcome, created = record_outcome(
@@ -112,7 +108,9 @@ def outcome_route(body: OutcomeBody, request: Request, _key: ApiKey = Depends(re
 
 
 @router.get("/decisions/{decision_id}", responses=_ERRORS, summary="A logged decision and its outcomes")
-def decision_route(decision_id: str, request: Request, _key: ApiKey = Depends(require("decide"))) -> dict[str, Any]:
+def decision_route(
+    decision_id: str, request: Request, _key: Principal = Depends(require(P.READ_DECISIONS))
+) -> dict[str, Any]:
     store = decision_store(request)
     decision = store.get_decision(decision_id)
     return {**decision.to_dict(), "outcomes": [o.to_dict() for o in store.outcomes_of(decision_id)]}
@@ -123,7 +121,7 @@ def customer_decisions_route(
     customer_id: str,
     request: Request,
     limit: int = Query(50, ge=1, le=1000),
-    _key: ApiKey = Depends(require("decide")),
+    _key: CustomerAccess = Depends(customer_scope(P.READ_DECISIONS)),
 ) -> dict[str, Any]:
     store = decision_store(request)
     canonical = resolve_customer(store, customer_id)

@@ -7,9 +7,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from rapport.api.auth import require
+from rapport.access.permissions import Permission as P
+from rapport.access.principals import Principal
+from rapport.api.access import require
 from rapport.customers.linkage.proposals import decide_review, list_reviews
-from rapport.store.keys import ApiKey
 from rapport.store.linkage import linkage_store
 
 router = APIRouter(prefix="/v1/identity", tags=["identity"])
@@ -36,7 +37,7 @@ def reviews(
     request: Request,
     status: Literal["pending", "confirmed", "rejected"] = Query("pending", description="Which reviews to list"),
     limit: int = Query(100, ge=1, le=1000),
-    _key: ApiKey = Depends(require("read")),
+    _key: Principal = Depends(require(P.READ_REVIEWS)),
 ) -> dict[str, Any]:
     """Proposed merges (most likely first) with both profiles' compared values and how each field agreed."""
     found = list_reviews(linkage_store(request.app.state.store), status, limit)
@@ -48,7 +49,7 @@ def reviews(
     responses={**_ERRORS, 404: {"description": "No such review."}, 409: {"description": "Already decided otherwise."}},
 )
 def decide(
-    request: Request, review_id: int, body: Decision, _key: ApiKey = Depends(require("admin"))
+    request: Request, review_id: int, body: Decision, _key: Principal = Depends(require(P.ADMIN))
 ) -> dict[str, Any]:
     """Confirm (merge, recorded with reason linkage and undoable) or reject (never proposed again); idempotent."""
     review = decide_review(linkage_store(request.app.state.store), review_id, body.decision, body.note)

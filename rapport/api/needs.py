@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
 
-from rapport.api.auth import require
+from rapport.access.permissions import Permission as P
+from rapport.api.access import CustomerAccess, customer_scope
 from rapport.customers.service import resolve_customer
 from rapport.recognize.refresh import refresh_customer_needs
-from rapport.store.keys import ApiKey
 
 router = APIRouter(prefix="/v1", tags=["recognize"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -28,7 +28,7 @@ def needs_route(
     customer_id: str,
     refresh: bool = Query(False, description="Recompute from the customer's events before answering"),
     at: AwareDatetime | None = Query(None, description="With refresh: recompute as of this time (default: now)"),
-    _key: ApiKey = Depends(require("read")),
+    _key: CustomerAccess = Depends(customer_scope(P.READ_CUSTOMER)),
 ) -> dict[str, Any]:
     """Needs soonest due first, each with kind, item or category, due time, confidence and evidence.
 

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from rapport.api.auth import key_from_header
+from rapport.access.permissions import Permission as P
+from rapport.api.access import CustomerAccess, customer_scope
 from rapport.api.decide import decision_store
 from rapport.customers.service import resolve_customer
 from rapport.decide.consent import withheld_categories
-from rapport.errors import Forbidden
 from rapport.request.constraints import OfferConstraints
 from rapport.request.offers import MAX_OFFERS, Offer, offer_list
-from rapport.store.keys import ApiKey, authenticate
 
 router = APIRouter(prefix="/v1", tags=["offers"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -38,22 +36,6 @@ class OffersBody(BaseModel):
     note: str | None = None
 
 
-def require_any(*scopes: str) -> Callable[[Request], Awaitable[ApiKey]]:
-    """A dependency that admits keys carrying any of ``scopes`` (on the event loop: one indexed look-up)."""
-
-    async def dependency(request: Request) -> ApiKey:
-        plaintext = key_from_header(request.headers.get("authorization"))
-        refused: Forbidden | None = None
-        for scope in scopes:
-            try:
-                return authenticate(request.app.state.store.engine, plaintext, scope)
-            except Forbidden as exc:
-                refused = exc
-        raise Forbidden(f"This route needs one of the scopes {', '.join(scopes)}. {refused}")
-
-    return dependency
-
-
 @router.get("/customers/{customer_id}/offers", responses=_ERRORS)
 async def offers(
     request: Request,
@@ -62,7 +44,7 @@ async def offers(
     k: int = Query(5, description=f"How many options, 1 to {MAX_OFFERS}"),
     min_price: float | None = Query(None, description="Lowest price an option may have"),
     max_price: float | None = Query(None, description="Highest price an option may have"),
-    _key: ApiKey = Depends(require_any("read", "decide")),
+    _key: CustomerAccess = Depends(customer_scope(P.READ_OFFERS)),
 ) -> OffersBody:
     """A few options that fit the customer, best first, each with the reason it was chosen.
 

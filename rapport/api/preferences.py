@@ -12,12 +12,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from rapport.api.auth import require
+from rapport.access.permissions import Permission as P
+from rapport.api.access import CustomerAccess, customer_scope
 from rapport.api.decide import decision_store
 from rapport.customers.service import resolve_customer
 from rapport.decide import consent, contact_policy, control
 from rapport.store.decisions import SqlDecisionStore
-from rapport.store.keys import ApiKey
 
 router = APIRouter(prefix="/v1/customers/{customer_id}", tags=["preferences"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -81,7 +81,7 @@ def _customer(request: Request, customer_id: str) -> tuple[SqlDecisionStore, str
 
 @router.get("/consents", responses=_ERRORS, summary="A customer's consents in force and their history")
 def get_consents(
-    request: Request, customer_id: str = CustomerRef, _key: ApiKey = Depends(require("read"))
+    request: Request, customer_id: str = CustomerRef, _key: CustomerAccess = Depends(customer_scope(P.READ_CUSTOMER))
 ) -> dict[str, Any]:
     store, canonical = _customer(request, customer_id)
     now = datetime.now(UTC)
@@ -94,7 +94,10 @@ def get_consents(
 
 @router.put("/consents", responses=_ERRORS, summary="Grant or withdraw consents")
 def put_consents(
-    body: ConsentsBody, request: Request, customer_id: str = CustomerRef, _key: ApiKey = Depends(require("decide"))
+    body: ConsentsBody,
+    request: Request,
+    customer_id: str = CustomerRef,
+    _key: CustomerAccess = Depends(customer_scope(P.SET_PREFERENCES)),
 ) -> dict[str, Any]:
     """Each purpose given is granted or withdrawn; the answer says what changed and what a withdrawal stopped."""
     store, canonical = _customer(request, customer_id)
@@ -108,7 +111,7 @@ def put_consents(
 
 @router.get("/control-levels", responses=_ERRORS, summary="A customer's control levels")
 def get_control_levels(
-    request: Request, customer_id: str = CustomerRef, _key: ApiKey = Depends(require("read"))
+    request: Request, customer_id: str = CustomerRef, _key: CustomerAccess = Depends(customer_scope(P.READ_CUSTOMER))
 ) -> dict[str, Any]:
     """The stored levels (explicit and learned) and the level in force per category, firm defaults included."""
     store, canonical = _customer(request, customer_id)
@@ -127,7 +130,7 @@ def put_control_level(
     request: Request,
     customer_id: str = CustomerRef,
     category: str = CategoryRef,
-    _key: ApiKey = Depends(require("decide")),
+    _key: CustomerAccess = Depends(customer_scope(P.SET_PREFERENCES)),
 ) -> dict[str, Any]:
     """The customer's explicit choice; do_it_for_me still needs a mandate and the automatic_execution consent."""
     store, canonical = _customer(request, customer_id)
@@ -140,7 +143,7 @@ def delete_control_level(
     request: Request,
     customer_id: str = CustomerRef,
     category: str = CategoryRef,
-    _key: ApiKey = Depends(require("decide")),
+    _key: CustomerAccess = Depends(customer_scope(P.SET_PREFERENCES)),
 ) -> dict[str, Any]:
     store, canonical = _customer(request, customer_id)
     removed = control.clear_control_level(store, canonical, category)
@@ -150,7 +153,7 @@ def delete_control_level(
 
 @router.get("/contact-policy", responses=_ERRORS, summary="The contact policy that applies to a customer")
 def get_contact_policy(
-    request: Request, customer_id: str = CustomerRef, _key: ApiKey = Depends(require("read"))
+    request: Request, customer_id: str = CustomerRef, _key: CustomerAccess = Depends(customer_scope(P.READ_CUSTOMER))
 ) -> dict[str, Any]:
     store, canonical = _customer(request, customer_id)
     return {"customer_id": canonical, **contact_policy.policy_of(store, canonical).to_dict()}
@@ -161,7 +164,7 @@ def put_contact_policy(
     body: ContactPolicyBody,
     request: Request,
     customer_id: str = CustomerRef,
-    _key: ApiKey = Depends(require("decide")),
+    _key: CustomerAccess = Depends(customer_scope(P.SET_PREFERENCES)),
 ) -> dict[str, Any]:
     store, canonical = _customer(request, customer_id)
     changes = body.model_dump(include=body.model_fields_set)

@@ -13,14 +13,15 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from rapport.api.auth import require
+from rapport.access.permissions import Permission as P
+from rapport.access.principals import Principal
+from rapport.api.access import CustomerAccess, customer_scope, require
 from rapport.api.decide import decision_store
 from rapport.customers.service import resolve_customer
 from rapport.errors import InvalidInput
 from rapport.respond import automatic, mandates, orders, outbox, reorder
 from rapport.respond.audit import read_audit
 from rapport.store.decisions import SqlDecisionStore
-from rapport.store.keys import ApiKey
 
 router = APIRouter(prefix="/v1", tags=["respond"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -108,7 +109,10 @@ def _customer(request: Request, reference: str) -> tuple[SqlDecisionStore, str]:
 # ----- orders ---------------------------------------------------------------------------------------------------
 @router.post("/orders", responses=_ERRORS, status_code=201, summary="Place an order (idempotent on a client key)")
 def place_order_route(
-    body: OrderBody, request: Request, idempotency_key: str | None = _KEY, _k: ApiKey = Depends(require("write"))
+    body: OrderBody,
+    request: Request,
+    idempotency_key: str | None = _KEY,
+    _k: Principal = Depends(require(P.ACT_FOR_CUSTOMER)),
 ) -> JSONResponse:
     store = decision_store(request)
     customer_id = resolve_customer(store, body.customer_id)
@@ -123,13 +127,16 @@ def place_order_route(
 
 
 @router.get("/orders/{order_id}", responses=_ERRORS, summary="An order placed through Rapport")
-def order_route(order_id: str, request: Request, _k: ApiKey = Depends(require("read"))) -> dict[str, Any]:
+def order_route(order_id: str, request: Request, _k: Principal = Depends(require(P.READ_CUSTOMER))) -> dict[str, Any]:
     return orders.get_order(decision_store(request), order_id).to_dict()
 
 
 @router.get("/customers/{customer_id}/orders", responses=_ERRORS, summary="A customer's orders through Rapport")
 def customer_orders_route(
-    customer_id: str, request: Request, limit: int = Query(100, ge=1, le=1000), _k: ApiKey = Depends(require("read"))
+    customer_id: str,
+    request: Request,
+    limit: int = Query(100, ge=1, le=1000),
+    _k: CustomerAccess = Depends(customer_scope(P.READ_CUSTOMER)),
 ) -> dict[str, Any]:
     store, canonical = _customer(request, customer_id)
     return {"customer_id": canonical, "orders": [o.to_dict() for o in orders.orders_of(store, canonical, limit)]}
@@ -141,7 +148,7 @@ def usual_order_route(
     request: Request,
     sku: str | None = Query(None, max_length=200),
     category: str | None = Query(None, max_length=200),
-    _k: ApiKey = Depends(require("read")),
+    _k: CustomerAccess = Depends(customer_scope(P.READ_CUSTOMER)),
 ) -> dict[str, Any]:
     store, canonical = _customer(request, customer_id)
     usual = reorder.usual_order(store, canonical, sku=sku, category=category)
@@ -154,7 +161,7 @@ def reorder_route(
     request: Request,
     body: ReorderBody | None = None,
     idempotency_key: str | None = _KEY,
-    _k: ApiKey = Depends(require("write")),
+    _k: CustomerAccess = Depends(customer_scope(P.ACT_FOR_CUSTOMER)),
 ) -> JSONResponse:
     store, canonical = _customer(request, customer_id)
     given = body or ReorderBody.model_validate({})
@@ -171,7 +178,7 @@ def create_mandate_route(
     body: MandateBody,
     request: Request,
     idempotency_key: str | None = _KEY,
-    _k: ApiKey = Depends(require("write")),
+    _k: CustomerAccess = Depends(customer_scope(P.ACT_FOR_CUSTOMER)),
 ) -> JSONResponse:
     store, canonical = _customer(request, customer_id)
     terms = mandates.MandateTerms(**body.model_dump(exclude={"client_key"}))
@@ -180,14 +187,19 @@ def create_mandate_route(
 
 
 @router.get("/customers/{customer_id}/mandates", responses=_ERRORS, summary="The customer's mandates")
-def mandates_route(customer_id: str, request: Request, _k: ApiKey = Depends(require("read"))) -> dict[str, Any]:
+def mandates_route(
+    customer_id: str, request: Request, _k: CustomerAccess = Depends(customer_scope(P.READ_CUSTOMER))
+) -> dict[str, Any]:
     store, canonical = _customer(request, customer_id)
     return {"customer_id": canonical, "mandates": [m.to_dict() for m in mandates.list_mandates(store, canonical)]}
 
 
 @router.delete("/customers/{customer_id}/mandates/{mandate_id}", responses=_ERRORS, summary="Revoke a mandate")
 def revoke_mandate_route(
-    customer_id: str, mandate_id: str, request: Request, _k: ApiKey = Depends(require("write"))
+    customer_id: str,
+    mandate_id: str,
+    request: Request,
+    _k: CustomerAccess = Depends(customer_scope(P.ACT_FOR_CUSTOMER)),
 ) -> dict[str, Any]:
     """Revoking cancels the mandate's pending automatic orders; revoking again answers with the revoked mandate."""
     store, canonical = _customer(request, customer_id)
@@ -195,7 +207,9 @@ def revoke_mandate_route(
 
 
 @router.get("/customers/{customer_id}/automatic-orders", responses=_ERRORS, summary="The customer's automatic orders")
-def automatic_orders_route(customer_id: str, request: Request, _k: ApiKey = Depends(require("read"))) -> dict[str, Any]:
+def automatic_orders_route(
+    customer_id: str, request: Request, _k: CustomerAccess = Depends(customer_scope(P.READ_CUSTOMER))
+) -> dict[str, Any]:
     store, canonical = _customer(request, customer_id)
     found = automatic.list_automatic_orders(store, canonical)
     return {"customer_id": canonical, "automatic_orders": [o.to_dict() for o in found]}
@@ -207,7 +221,7 @@ def automatic_orders_route(customer_id: str, request: Request, _k: ApiKey = Depe
     summary="Cancel an automatic order",
 )
 def cancel_automatic_route(
-    customer_id: str, order_id: str, request: Request, _k: ApiKey = Depends(require("write"))
+    customer_id: str, order_id: str, request: Request, _k: CustomerAccess = Depends(customer_scope(P.ACT_FOR_CUSTOMER))
 ) -> dict[str, Any]:
     """Cancel before it runs; cancelling again answers with the cancelled order; once executed, 409."""
     store, canonical = _customer(request, customer_id)
@@ -216,7 +230,10 @@ def cancel_automatic_route(
 
 @router.get("/customers/{customer_id}/audit", responses=_ERRORS, summary="The customer's audit log")
 def audit_route(
-    customer_id: str, request: Request, limit: int = Query(500, ge=1, le=5000), _k: ApiKey = Depends(require("read"))
+    customer_id: str,
+    request: Request,
+    limit: int = Query(500, ge=1, le=5000),
+    _k: CustomerAccess = Depends(customer_scope(P.READ_CUSTOMER)),
 ) -> dict[str, Any]:
     store, canonical = _customer(request, customer_id)
     return {"customer_id": canonical, "audit": [e.to_dict() for e in read_audit(store, canonical, limit)]}
@@ -228,7 +245,7 @@ def actions_route(
     customer_id: str,
     request: Request,
     channel: str | None = Query(None, max_length=32, description="One pull channel (default: all of them)"),
-    _k: ApiKey = Depends(require("read")),
+    _k: CustomerAccess = Depends(customer_scope(P.READ_CUSTOMER)),
 ) -> dict[str, Any]:
     store, canonical = _customer(request, customer_id)
     pull = tuple(store.settings.pull_channels)
@@ -240,7 +257,7 @@ def actions_route(
 
 @router.post("/customers/{customer_id}/actions/{action_id}/ack", responses=_ERRORS, summary="Acknowledge an action")
 def ack_route(
-    customer_id: str, action_id: str, request: Request, _k: ApiKey = Depends(require("write"))
+    customer_id: str, action_id: str, request: Request, _k: CustomerAccess = Depends(customer_scope(P.ACT_FOR_CUSTOMER))
 ) -> dict[str, Any]:
     """The pull channel showed the action; acknowledging again answers with the first acknowledgement."""
     store, canonical = _customer(request, customer_id)

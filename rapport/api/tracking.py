@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from rapport.api.auth import require
+from rapport.access.permissions import Permission
+from rapport.access.principals import Principal
+from rapport.api.access import require, source_of
 from rapport.api.body import read_json
 from rapport.customers.events import InvalidEvent
 from rapport.customers.ingestion import ingest
-from rapport.store.keys import ApiKey
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
 
@@ -26,14 +27,15 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid API key."},
     403: {"description": "The key lacks the write scope."},
     413: {"description": "The body is larger than the limit."},
+    429: {"description": "Too many requests from this key: wait for the Retry-After seconds."},
 }
 
 
 def _single(event_type: str) -> Any:
-    async def endpoint(request: Request, key: ApiKey = Depends(require("write"))) -> JSONResponse:
+    async def endpoint(request: Request, key: Principal = Depends(require(Permission.INGEST))) -> JSONResponse:
         store = request.app.state.store
         body = await read_json(request, store.settings.max_event_bytes)
-        report = ingest(store, [body], store.settings, default_type=event_type, source=key.name)
+        report = ingest(store, [body], store.settings, default_type=event_type, source=source_of(key))
         if report.rejected:
             raise InvalidEvent(report.rejected[0]["errors"])
         request.app.state.after_ingest(report)
@@ -57,7 +59,7 @@ for _type in ("identify", "track", "page", "screen", "alias", "group"):
 
 
 @router.post("/batch", summary="Record a batch of calls", openapi_extra=_EVENT_BODY, responses=_RESPONSES)
-async def batch(request: Request, key: ApiKey = Depends(require("write"))) -> JSONResponse:
+async def batch(request: Request, key: Principal = Depends(require(Permission.INGEST))) -> JSONResponse:
     """Valid events are stored even when others in the batch are rejected; the rejected ones are listed."""
     store = request.app.state.store
     body = await read_json(request, store.settings.max_batch_bytes)
@@ -67,7 +69,7 @@ async def batch(request: Request, key: ApiKey = Depends(require("write"))) -> JS
     context = body.get("context")
     if isinstance(context, dict):  # batch-level context applies to every event that has none (Segment's rule)
         messages = [{"context": context, **m} if isinstance(m, dict) and "context" not in m else m for m in messages]
-    report = ingest(store, messages, store.settings, source=key.name)
+    report = ingest(store, messages, store.settings, source=source_of(key))
     request.app.state.after_ingest(report)
     status = 400 if report.rejected and report.stored == 0 and report.duplicates == 0 else 200
     return JSONResponse(

@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from rapport.cli.context import open_store
+from rapport.cli.demo_access import print_demo_access
 from rapport.cli.demo_fulfilment import print_fulfilment
 from rapport.cli.demo_strategy import print_strategy, serve_dashboard
 from rapport.cli.demo_toner import print_toner_auto_order
@@ -80,6 +81,7 @@ def _print_report(report: dict) -> None:
     print_strategy(report["strategy"])
     console.print(f"\n[bold]Write key[/] (send events with it as the HTTP Basic user name):\n{report['write_key']}")
     console.print(f"[bold]Read key[/]: {report['read_key']}")
+    print_demo_access(report["access"])
 
 
 def _print_needs(needs: dict) -> None:

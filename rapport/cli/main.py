@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "rapport.cli.link",
     "rapport.cli.decide",
     "rapport.cli.strategy",
+    "rapport.cli.staff",
 ]
 
 for _module in COMMAND_MODULES:

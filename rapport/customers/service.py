@@ -16,16 +16,26 @@ def resolve_customer(store: CustomerReader, reference: str) -> str:
         return store.canonical_id(reference)
     except NotFound:
         pass
-    identifier = parse_identifier(reference, store.settings.default_phone_region)
-    candidates = [identifier]
-    if identifier.kind == "user_id":  # a bare id may be a user id or an anonymous id
-        candidates.append(Identifier("anonymous_id", identifier.value))
-    for candidate in candidates:
+    for candidate in _candidates(store, reference):
         try:
             return store.customer_by_identifier(candidate)
         except NotFound:
             continue
-    raise NotFound(f"No customer matches {reference!r} (tried customer id, {', '.join(c.kind for c in candidates)}).")
+    raise unknown_customer(store, reference)
+
+
+def _candidates(store: CustomerReader, reference: str) -> list[Identifier]:
+    identifier = parse_identifier(reference, store.settings.default_phone_region)
+    candidates = [identifier]
+    if identifier.kind == "user_id":  # a bare id may be a user id or an anonymous id
+        candidates.append(Identifier("anonymous_id", identifier.value))
+    return candidates
+
+
+def unknown_customer(store: CustomerReader, reference: str) -> NotFound:
+    """The error for a reference that names no customer (also what a customer session gets for another's id)."""
+    tried = ", ".join(c.kind for c in _candidates(store, reference))
+    return NotFound(f"No customer matches {reference!r} (tried customer id, {tried}).")
 
 
 def get_profile(store: CustomerReader, reference: str) -> Profile:

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rapport.customers.identifiers import Identifier
 from rapport.customers.ingestion import ingest
 from rapport.customers.service import get_profile, merge_history
+from rapport.demo.access import demo_access
 from rapport.demo.firm import DemoFirm, generate_firm
 from rapport.demo.fulfilment import demo_fulfilment
 from rapport.demo.linkage import linkage_report
@@ -50,6 +51,7 @@ def run_demo(store: Store, customers: int = 3000, seed: int = 7, console: Consol
         "write_key": create_key(store.engine, ["write"], "demo-collector")[1],
         "read_key": create_key(store.engine, ["read"], "demo-dashboard")[1],
     }
+    report["access"] = demo_access(store, report["toner_auto_order"].get("customer_id"))
     return report
 
 

@@ -428,3 +428,78 @@ outbox_actions = Table(
     Index("ix_outbox_status_next", "status", "next_attempt_at"),
     Index("ix_outbox_customer_status", "customer_id", "status"),
 )
+
+# ----- access (issue 10): staff accounts, one-time tokens, sessions, the access log, secrets, key rotations -----
+staff_accounts = Table(
+    "staff_accounts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", Text, nullable=True),  # Argon2id; None until the set-password link is used
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("password_set_at", UTCDateTime, nullable=True),
+    Column("failed_sign_ins", Integer, nullable=False, default=0),
+    Column("locked_until", UTCDateTime, nullable=True),
+)
+
+# One-time tokens (customer sign-in links, staff set-password links): the signed link names the row; used once.
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("purpose", String(32), nullable=False),
+    Column("customer_id", String(32), nullable=True),
+    Column("staff_id", String(32), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Index("ix_access_tokens_customer", "customer_id"),
+)
+
+# Sessions behind the signed cookies (the id is kept as its SHA-256): signing out or erasure ends them.
+access_sessions = Table(
+    "access_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),  # staff | customer
+    Column("customer_id", String(32), nullable=True),
+    Column("staff_id", String(32), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Index("ix_access_sessions_customer", "customer_id"),
+)
+
+# Every read of one customer's data by staff or a server key, as the customer sees it on their pages.
+access_log_entries = Table(
+    "access_log_entries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("principal_kind", String(16), nullable=False),
+    Column("principal_id", String(64), nullable=False),
+    Column("principal_name", String(400), nullable=False),
+    Column("what", String(400), nullable=False),
+    Index("ix_access_log_entries_customer", "customer_id", "id"),
+)
+
+# Secrets Rapport generates for itself when the settings name none (the cookie and link signing key).
+access_secrets = Table(
+    "access_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# A rotated API key: it keeps working until expires_at, then is refused; successor_id names the new key.
+api_key_rotations = Table(
+    "api_key_rotations",
+    metadata,
+    Column("key_id", String(16), primary_key=True),
+    Column("successor_id", String(16), nullable=False),
+    Column("rotated_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
