@@ -15,6 +15,7 @@ from rapport.customers.events import InvalidEvent
 from rapport.customers.ingestion import IngestReport
 from rapport.errors import RapportError, Unauthorized
 from rapport.store.store import Store
+from rapport.web import dashboard
 
 
 def create_app(store: Store | None = None, after_ingest: Callable[[IngestReport], Any] | None = None) -> FastAPI:
@@ -31,6 +32,7 @@ def create_app(store: Store | None = None, after_ingest: Callable[[IngestReport]
     app.include_router(offers.router)
     app.include_router(identity.router)
     app.include_router(strategy.router)
+    app.include_router(dashboard.router)
 
     @app.get("/health", tags=["health"])
     @public

@@ -7,8 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from rapport.api.auth import require
-from rapport.store.keys import ApiKey
+from rapport.access.permissions import Permission
+from rapport.access.principals import Principal
+from rapport.api.access import require
 from rapport.store.strategy import SqlStrategySource
 from rapport.strategy.matrix import Matrix, customers_in_cell
 from rapport.strategy.model import Architecture, Experience
@@ -17,8 +18,8 @@ from rapport.strategy.service import StrategySetup, matrix
 router = APIRouter(prefix="/v1/strategy", tags=["strategy"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Invalid input (an unknown segment)."},
-    401: {"description": "No valid API key."},
-    403: {"description": "The key lacks the scope."},
+    401: {"description": "No valid API key or staff session."},
+    403: {"description": "The key or the staff role may not read firm-wide figures."},
 }
 
 
@@ -45,7 +46,7 @@ def matrix_route(
     since: datetime | None = Query(None, description="From (ISO 8601; UTC if no zone)"),
     until: datetime | None = Query(None, description="Until (exclusive)"),
     segment: str | None = Query(None, max_length=100, description="Only this segment's customers"),
-    _key: ApiKey = Depends(require("read")),
+    _who: Principal = Depends(require(Permission.READ_AGGREGATES)),
 ) -> dict[str, Any]:
     """All 20 cells (experience x architecture) with live figures over the period, their state and rivals."""
     return live_matrix(request, since, until, segment).to_dict()
@@ -59,7 +60,7 @@ def cell_route(
     since: datetime | None = Query(None),
     until: datetime | None = Query(None),
     segment: str | None = Query(None, max_length=100),
-    _key: ApiKey = Depends(require("read")),
+    _who: Principal = Depends(require(Permission.READ_AGGREGATES)),
 ) -> dict[str, Any]:
     """One cell's figures and its customers (the drill-down)."""
     found = live_matrix(request, since, until, segment)

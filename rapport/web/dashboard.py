@@ -1,9 +1,11 @@
 """The staff dashboard: home, the strategy matrix with its drill-down, the customer 360, operations.
 
 Thin pages over the same services as the API and the CLI (rapport.strategy.service, rapport.store.customer360,
-rapport.store.operations). Every page works without JavaScript; charts are SVG drawn here. Roles: every staff
-member reads; agents and admins write to a single customer (undo a merge, decide a linkage review); analysts and
-admins export; admins retry the dead letter. Every view of a customer is written to that customer's access log.
+rapport.store.operations). Every page works without JavaScript; charts are SVG drawn here. Who sees what follows
+the permission table (rapport.access.permissions): every staff member reads a customer; firm-wide figures and
+exports are for analysts and admins (agents see no export); undoing a merge, deciding a linkage review and retrying
+the dead letter are admin writes (analysts see no single-customer write). Every view of a customer is written to
+that customer's access log. Forms post and redirect back with a notice, so a refused or repeated post loses nothing.
 """
 
 from __future__ import annotations
@@ -12,34 +14,47 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from rapport.access.principals import StaffMember
+from rapport.access.permissions import STAFF_PERMISSIONS, Permission, allows
+from rapport.access.principals import STAFF_ROLES, StaffMember, StaffRole
 from rapport.api.access import staff_page
 from rapport.api.strategy import live_matrix, strategy_setup
-from rapport.errors import InvalidInput, NotFound, RapportError
-from rapport.store.access import record_access
+from rapport.errors import InvalidInput, RapportError
+from rapport.store.access import access_log, record_access
 from rapport.store.customer360 import customer_360, decide_review_for, search_customers, undo_merge_for
 from rapport.store.operations import operations, retry_dead_action
 from rapport.strategy.matrix import customers_in_cell
-from rapport.strategy.model import ARCHITECTURES, EXPERIENCES, Architecture, Experience
+from rapport.strategy.model import ARCHITECTURES, EXPERIENCES
 from rapport.web.charts import bars, stacked_bars
 from rapport.web.csrf import csrf_protect
 from rapport.web.pages import render
 
 router = APIRouter(include_in_schema=False)
-READERS = ("agent", "analyst", "admin")
-WRITERS = ("agent", "admin")  # analysts see no single-customer write
-EXPORTERS = ("analyst", "admin")  # agents see no exports
-ADMINS = ("admin",)
 DEFAULT_DAYS = 28
 
 
+def roles_for(permission: Permission) -> tuple[StaffRole, ...]:
+    """The staff roles the permission table gives ``permission``."""
+    return tuple(role for role in STAFF_ROLES if permission in STAFF_PERMISSIONS[role])
+
+
+READERS = roles_for(Permission.READ_CUSTOMER)
+ANALYSTS = roles_for(Permission.READ_AGGREGATES)
+EXPORTERS = roles_for(Permission.EXPORT)
+ADMINS = roles_for(Permission.ADMIN)
+
+
 def _roles(member: StaffMember) -> dict[str, bool]:
-    return {"can_write": member.role in WRITERS, "can_export": member.role in EXPORTERS,
-            "is_admin": member.role in ADMINS}  # fmt: skip
+    return {"can_aggregate": allows(member, Permission.READ_AGGREGATES), "can_export": allows(member, Permission.EXPORT),
+            "can_write": allows(member, Permission.ADMIN), "is_admin": allows(member, Permission.ADMIN)}  # fmt: skip
+
+
+def _back(path: str, notice: str) -> RedirectResponse:
+    return RedirectResponse(f"{path}?notice={quote(notice)}", status_code=303)
 
 
 def _period(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None, dict[str, str]]:
@@ -61,31 +76,35 @@ def _period(since: str | None, until: str | None) -> tuple[datetime | None, date
 
 @router.get("/")
 def home(request: Request, member: StaffMember = Depends(staff_page(*READERS))) -> Response:
-    """The staff home: the period's headline figures and the way to every page."""
-    now = datetime.now(UTC)
-    found = live_matrix(request, now - timedelta(days=DEFAULT_DAYS), None, None)
-    cells = [c.to_dict() for c in found.cells.values()]
-    ops = operations(request.app.state.store, now, DEFAULT_DAYS)
-    headline = {
-        "decisions": sum(c["decisions"] for c in cells),
-        "accepted": sum(c["accepted"] for c in cells),
-        "acted": sum(c["acted"] for c in cells),
-        "revenue": round(sum(c["revenue"] for c in cells), 2),
-        "held": sum(c["state"] in ("held", "contested") for c in cells),
-        "threats": sum(c["state"] == "threat" for c in cells),
-        "dead_letter": len(ops["webhooks"]["dead_letter"]),
-        "events": ops["ingestion"]["total"],
-    }
+    """The staff home: a customer search for everyone, the period's headline figures for those who read them."""
+    headline = None
+    if allows(member, Permission.READ_AGGREGATES):
+        now = datetime.now(UTC)
+        cells = [
+            c.to_dict() for c in live_matrix(request, now - timedelta(days=DEFAULT_DAYS), None, None).cells.values()
+        ]
+        ops = operations(request.app.state.store, now, DEFAULT_DAYS)
+        headline = {
+            "decisions": sum(c["decisions"] for c in cells),
+            "accepted": sum(c["accepted"] for c in cells),
+            "acted": sum(c["acted"] for c in cells),
+            "revenue": round(sum(c["revenue"] for c in cells), 2),
+            "held": sum(c["state"] in ("held", "contested") for c in cells),
+            "threats": sum(c["state"] == "threat" for c in cells),
+            "dead_letter": len(ops["webhooks"]["dead_letter"]),
+            "events": ops["ingestion"]["total"],
+        }
     return render(request, "staff_home.html", member=member, headline=headline, **_roles(member))
 
 
 @router.get("/staff/matrix")
 def matrix_page(
     request: Request,
-    since: str | None = Query(None),
-    until: str | None = Query(None),
-    segment: str | None = Query(None),
-    member: StaffMember = Depends(staff_page(*READERS)),
+    since: str | None = Query(None, max_length=40),
+    until: str | None = Query(None, max_length=40),
+    segment: str | None = Query(None, max_length=100),
+    notice: str | None = Query(None, max_length=300),
+    member: StaffMember = Depends(staff_page(*ANALYSTS)),
 ) -> Response:
     """The 4 x 5 matrix: every cell with its live figures, openings and rival threats; each cell drills down."""
     begin, end, form = _period(since, until)
@@ -95,20 +114,22 @@ def matrix_page(
     return render(request, "staff_matrix.html", member=member, matrix=found.to_dict(), form=form,
                   segment=segment or "", segments=segments, experiences=EXPERIENCES, architectures=ARCHITECTURES,
                   cells={(c.experience, c.architecture): c.to_dict() for c in found.cells.values()},
-                  problems=problems, **_roles(member))  # fmt: skip
+                  problems=problems, notice=notice, **_roles(member))  # fmt: skip
 
 
 @router.get("/staff/matrix/{experience}/{architecture}")
 def cell_page(
     request: Request,
-    experience: Experience,
-    architecture: Architecture,
-    since: str | None = Query(None),
-    until: str | None = Query(None),
-    segment: str | None = Query(None),
-    member: StaffMember = Depends(staff_page(*READERS)),
+    experience: str,
+    architecture: str,
+    since: str | None = Query(None, max_length=40),
+    until: str | None = Query(None, max_length=40),
+    segment: str | None = Query(None, max_length=100),
+    member: StaffMember = Depends(staff_page(*ANALYSTS)),
 ) -> Response:
     """One cell: its figures, its customers and the decisions, orders and automatic orders behind them."""
+    if experience not in EXPERIENCES or architecture not in ARCHITECTURES:
+        return _back("/staff/matrix", f"There is no cell {experience} x {architecture}; pick one in the matrix.")
     begin, end, form = _period(since, until)
     found = live_matrix(request, begin, end, segment or None)
     rows = sorted(found.members[(experience, architecture)], key=lambda r: str(_when(r)), reverse=True)[:200]
@@ -124,9 +145,9 @@ def _when(row: dict[str, Any]) -> Any:
 @router.get("/staff/matrix.csv")
 def matrix_export(
     request: Request,
-    since: str | None = Query(None),
-    until: str | None = Query(None),
-    segment: str | None = Query(None),
+    since: str | None = Query(None, max_length=40),
+    until: str | None = Query(None, max_length=40),
+    segment: str | None = Query(None, max_length=100),
     member: StaffMember = Depends(staff_page(*EXPORTERS)),
 ) -> Response:
     """The matrix as CSV (analysts and admins): one row per cell."""
@@ -167,66 +188,85 @@ def customer_page(
     store = request.app.state.store
     now = datetime.now(UTC)
     view = customer_360(store, customer_id, now)
-    record_access(store.engine, view["customer_id"], member, "staff: customer 360", now)
-    return render(request, "staff_customer.html", member=member, c=view, notice=notice, **_roles(member))
+    record_access(store.engine, view["customer_id"], member, "staff page: customer 360", now)
+    looked = access_log(store.engine, view["customer_id"], 20)
+    return render(request, "staff_customer.html", member=member, c=view, notice=notice, access=looked,
+                  **_roles(member))  # fmt: skip
 
 
 @router.get("/staff/customers/{customer_id}/merges/{merge_id}/undo")
 def undo_confirm(
-    request: Request, customer_id: str, merge_id: int, member: StaffMember = Depends(staff_page(*WRITERS))
+    request: Request, customer_id: str, merge_id: int, member: StaffMember = Depends(staff_page(*ADMINS))
 ) -> Response:
     """The confirmation step before a merge is undone: what will be split apart, and a reason to give."""
     view = customer_360(request.app.state.store, customer_id, datetime.now(UTC))
     merge = next((m for m in view["merges"] if m["id"] == merge_id), None)
     if merge is None:
-        raise NotFound(f"Merge {merge_id} did not join records of customer {customer_id}.")
+        return _back(
+            f"/staff/customers/{view['customer_id']}", f"Merge {merge_id} did not join this customer's records."
+        )
     return render(request, "staff_undo.html", member=member, c=view, merge=merge, **_roles(member))
 
 
-@router.post("/staff/customers/{customer_id}/merges/{merge_id}/undo", dependencies=[Depends(csrf_protect)])
+@router.post("/staff/customers/{customer_id}/merges/{merge_id}/undo")
 def undo(
-    request: Request, customer_id: str, merge_id: int, reason: str = Form(..., max_length=2000),
-    member: StaffMember = Depends(staff_page(*WRITERS)),
+    request: Request, customer_id: str, merge_id: int, member: StaffMember = Depends(staff_page(*ADMINS)),
+    _csrf: None = Depends(csrf_protect), reason: str = Form("", max_length=2000),
 ) -> Response:  # fmt: skip
     """Undo the merge (idempotent), with the reason and who did it in the audit log."""
-    undone = undo_merge_for(request.app.state.store, customer_id, merge_id, reason,
-                            f"staff:{member.email}", datetime.now(UTC))  # fmt: skip
-    notice = f"Merge {merge_id} undone: {undone['merged_id']} is its own customer again."
-    return RedirectResponse(f"/staff/customers/{customer_id}?notice={notice}", status_code=303)
+    try:
+        undone = undo_merge_for(request.app.state.store, customer_id, merge_id, reason,
+                                f"staff:{member.email}", datetime.now(UTC))  # fmt: skip
+    except RapportError as exc:
+        return _back(f"/staff/customers/{quote(customer_id)}", f"Nothing was undone: {exc}")
+    return _back(f"/staff/customers/{quote(customer_id)}",
+                 f"Merge {merge_id} undone: {undone['merged_id']} is a customer of its own again.")  # fmt: skip
 
 
-@router.post("/staff/reviews/{review_id}", dependencies=[Depends(csrf_protect)])
+@router.post("/staff/reviews/{review_id}")
 def review(
-    request: Request, review_id: int, decision: str = Form(..., pattern="^(confirm|reject)$"),
-    customer_id: str = Form(..., max_length=64), note: str | None = Form(None, max_length=2000),
-    member: StaffMember = Depends(staff_page(*WRITERS)),
+    request: Request, review_id: int, member: StaffMember = Depends(staff_page(*ADMINS)),
+    _csrf: None = Depends(csrf_protect), decision: str = Form("", max_length=10),
+    customer_id: str = Form("", max_length=64), note: str | None = Form(None, max_length=2000),
 ) -> Response:  # fmt: skip
     """Confirm (merge) or reject a linkage review from the 360 page."""
-    decided = decide_review_for(request.app.state.store, review_id, decision, note, f"staff:{member.email}")
-    notice = f"Review {review_id} {decided['status']}."
-    return RedirectResponse(f"/staff/customers/{customer_id}?notice={notice}", status_code=303)
+    back = f"/staff/customers/{quote(customer_id)}" if customer_id else "/staff/customers"
+    try:
+        decided = decide_review_for(request.app.state.store, review_id, decision, note, f"staff:{member.email}")
+    except RapportError as exc:
+        return _back(back, f"Review {review_id} not decided: {exc}")
+    return _back(back, f"Review {review_id} {decided['status']}.")
 
 
 @router.get("/staff/operations")
-def operations_page(request: Request, member: StaffMember = Depends(staff_page(*READERS))) -> Response:
+def operations_page(
+    request: Request, notice: str | None = Query(None, max_length=300),
+    member: StaffMember = Depends(staff_page(*ANALYSTS)),
+) -> Response:  # fmt: skip
     """Decisions and outcomes over time, contact pressure, automatic orders, webhooks, ingestion, models."""
     ops = operations(request.app.state.store, datetime.now(UTC), DEFAULT_DAYS)
+    days = ops["days"]
     charts = {
-        "decisions": stacked_bars("Decisions per day, by status", ops["days"], ops["decisions"]),
-        "outcomes": stacked_bars("Outcomes per day", ops["days"], ops["outcomes"]),
-        "pressure": stacked_bars(
-            "Contacts deferred or dropped by the contact policy", ops["days"], ops["contact_pressure"]
-        ),
+        "decisions": stacked_bars("Decisions per day, by status", days, ops["decisions"]),
+        "outcomes": stacked_bars("Outcomes per day", days, ops["outcomes"]),
+        "pressure": stacked_bars("Contacts deferred or dropped by the contact policy", days, ops["contact_pressure"]),
         "automatic": bars("Automatic orders by status", ops["automatic_orders"]),
         "webhooks": bars("Outbox actions by status", ops["webhooks"]["by_status"]),
-        "ingestion": stacked_bars("Events received per day", ops["days"], {"events": ops["ingestion"]["events"]}),
+        "ingestion": stacked_bars("Events received per day", days, {"events": ops["ingestion"]["events"]}),
         "channels": bars("Events received by channel", ops["ingestion"]["by_channel"]),
     }
-    return render(request, "staff_operations.html", member=member, ops=ops, charts=charts, **_roles(member))
+    return render(request, "staff_operations.html", member=member, ops=ops, charts=charts, notice=notice,
+                  **_roles(member))  # fmt: skip
 
 
-@router.post("/staff/operations/dead-letter/{action_id}/retry", dependencies=[Depends(csrf_protect)])
-def retry(request: Request, action_id: str, member: StaffMember = Depends(staff_page(*ADMINS))) -> Response:
+@router.post("/staff/operations/dead-letter/{action_id}/retry")
+def retry(
+    request: Request, action_id: str, member: StaffMember = Depends(staff_page(*ADMINS)),
+    _csrf: None = Depends(csrf_protect),
+) -> Response:  # fmt: skip
     """Put a dead-lettered action back in the queue (admins)."""
-    retry_dead_action(request.app.state.store, action_id, datetime.now(UTC), f"staff:{member.email}")
-    return RedirectResponse("/staff/operations", status_code=303)
+    try:
+        done = retry_dead_action(request.app.state.store, action_id, datetime.now(UTC), f"staff:{member.email}")
+    except RapportError as exc:
+        return _back("/staff/operations", f"Not retried: {exc}")
+    return _back("/staff/operations", f"Action {action_id} {'queued again' if done['requeued'] else 'was queued'}.")
