@@ -73,7 +73,7 @@ def _axis(top: int, plot_h: float) -> str:
 
 
 def _legend(series: Mapping[str, Sequence[int]]) -> str:
-    items = "".join(f'<li><span class="swatch" style="background:{colour(name, i)}"></span>{escape(name)}</li>'
+    items = "".join(f'<li><svg class="swatch" viewBox="0 0 10 10" aria-hidden="true"><rect width="10" height="10" fill="{colour(name, i)}"/></svg>{escape(name)}</li>'
                     for i, name in enumerate(series))  # fmt: skip
     return f'<ul class="legend">{items}</ul>'
 

@@ -79,11 +79,9 @@ def home(request: Request, member: StaffMember = Depends(staff_page(*READERS))) 
     """The staff home: a customer search for everyone, the period's headline figures for those who read them."""
     headline = None
     if allows(member, Permission.READ_AGGREGATES):
-        now = datetime.now(UTC)
-        cells = [
-            c.to_dict() for c in live_matrix(request, now - timedelta(days=DEFAULT_DAYS), None, None).cells.values()
-        ]
-        ops = operations(request.app.state.store, now, DEFAULT_DAYS)
+        begin, _, _ = _period(None, None)  # the matrix page's default period
+        cells = [c.to_dict() for c in live_matrix(request, begin, None, None).cells.values()]
+        ops = operations(request.app.state.store, datetime.now(UTC), DEFAULT_DAYS)
         headline = {
             "decisions": sum(c["decisions"] for c in cells),
             "accepted": sum(c["accepted"] for c in cells),
