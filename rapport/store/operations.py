@@ -90,6 +90,12 @@ def operations(store: Store, now: datetime, days: int = 28) -> dict[str, Any]:
     }
 
 
+def dead_letter_count(store: Store) -> int:
+    """How many actions wait in the dead letter (one indexed count, for the staff home)."""
+    with store.engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).where(outbox_actions.c.status == "dead")) or 0)
+
+
 def model_versions(store: Store, versions: dict[str, str]) -> list[dict[str, Any]]:
     """The offer models (newest first) with their validation metrics, and the versions of the other models."""
     found = []

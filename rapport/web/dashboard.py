@@ -26,7 +26,7 @@ from rapport.api.strategy import live_matrix, strategy_setup
 from rapport.errors import InvalidInput, RapportError
 from rapport.store.access import access_log, record_access
 from rapport.store.customer360 import customer_360, decide_review_for, search_customers, undo_merge_for
-from rapport.store.operations import operations, retry_dead_action
+from rapport.store.operations import dead_letter_count, operations, retry_dead_action
 from rapport.strategy.matrix import customers_in_cell
 from rapport.strategy.model import ARCHITECTURES, EXPERIENCES
 from rapport.web.charts import bars, stacked_bars
@@ -81,7 +81,6 @@ def home(request: Request, member: StaffMember = Depends(staff_page(*READERS))) 
     if allows(member, Permission.READ_AGGREGATES):
         begin, _, _ = _period(None, None)  # the matrix page's default period
         cells = [c.to_dict() for c in live_matrix(request, begin, None, None).cells.values()]
-        ops = operations(request.app.state.store, datetime.now(UTC), DEFAULT_DAYS)
         headline = {
             "decisions": sum(c["decisions"] for c in cells),
             "accepted": sum(c["accepted"] for c in cells),
@@ -89,8 +88,7 @@ def home(request: Request, member: StaffMember = Depends(staff_page(*READERS))) 
             "revenue": round(sum(c["revenue"] for c in cells), 2),
             "held": sum(c["state"] in ("held", "contested") for c in cells),
             "threats": sum(c["state"] == "threat" for c in cells),
-            "dead_letter": len(ops["webhooks"]["dead_letter"]),
-            "events": ops["ingestion"]["total"],
+            "dead_letter": dead_letter_count(request.app.state.store),
         }
     return render(request, "staff_home.html", member=member, headline=headline, **_roles(member))
 
