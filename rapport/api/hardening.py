@@ -133,10 +133,14 @@ def document_errors(app: FastAPI) -> None:
     """Add the error responses each API route can give to its OpenAPI entry (those it does not document)."""
     for context in iter_route_contexts(app.routes):
         route = context.original_route
-        if not isinstance(route, APIRoute) or not route.include_in_schema:
+        if not isinstance(route, APIRoute) or not context.include_in_schema:
+            continue
+        marks = [getattr(d.call, "permission", None) for d in route.dependant.dependencies]
+        dependant = route.dependant
+        has_input = any((dependant.path_params, dependant.query_params, dependant.header_params, dependant.body_params))
+        if not any(marks) and not has_input:
             continue
         codes = {400, 422}
-        marks = [getattr(d.call, "permission", None) for d in route.dependant.dependencies]
         if any(marks):
             codes |= {401, 403, 429}
         if "{" in (context.path_format or ""):
@@ -144,7 +148,8 @@ def document_errors(app: FastAPI) -> None:
         if set(route.methods or ()) & {"POST", "PUT", "PATCH", "DELETE"}:
             codes |= {409, 413}
         for code in sorted(codes):
-            route.responses.setdefault(code, {"description": ERROR_DESCRIPTIONS[code]})
+            # the route as included (its prefix applied) is what the schema is built from
+            context.responses.setdefault(code, {"description": ERROR_DESCRIPTIONS[code]})
 
 
 def documented_openapi(app: FastAPI) -> Any:
