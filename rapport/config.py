@@ -68,6 +68,8 @@ class Settings:
     fulfilment_file: str = ""
     # Channels an automatic order's notice may go on, in order of preference (the contact policy picks one).
     notice_channels: tuple[str, ...] = ("app", "push", "email", "sms")
+    # ----- Strategy (issue 12) -----
+    strategy_file: str = "strategy.yaml"  # the firm's connected strategy (rapport.strategy)
     # ----- Access (issue 10) -----
     # Signs cookies and one-time links; "" lets Rapport generate one and keep it in the store.
     session_secret: str = ""

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from rapport import __version__
-from rapport.api import customers, decide, identity, needs, offers, preferences, respond, tracking, voice
+from rapport.api import customers, decide, identity, needs, offers, preferences, respond, strategy, tracking, voice
 from rapport.api.access import install_access, public
 from rapport.api.conversations import router as conversations_router
 from rapport.api.repeat import router as repeat_router
@@ -18,6 +18,7 @@ from rapport.customers.events import InvalidEvent
 from rapport.customers.ingestion import IngestReport
 from rapport.errors import RapportError, Unauthorized
 from rapport.store.store import Store
+from rapport.web import dashboard
 
 
 def create_app(store: Store | None = None, after_ingest: Callable[[IngestReport], Any] | None = None) -> FastAPI:
@@ -37,6 +38,8 @@ def create_app(store: Store | None = None, after_ingest: Callable[[IngestReport]
     app.include_router(conversations_router)
     app.include_router(transparency_router)
     app.include_router(voice.router)
+    app.include_router(strategy.router)
+    app.include_router(dashboard.router)
 
     @app.get("/health", tags=["health"])
     @public

@@ -9,6 +9,7 @@ from rapport.cli.context import open_store
 from rapport.cli.demo_access import print_demo_access
 from rapport.cli.demo_fulfilment import print_fulfilment
 from rapport.cli.demo_me import print_customer_side
+from rapport.cli.demo_strategy import print_strategy, serve_dashboard
 from rapport.cli.demo_toner import print_toner_auto_order
 from rapport.cli.main import app
 from rapport.cli.output import cli_errors, console, print_json
@@ -45,6 +46,7 @@ def demo(
         console.print(f"\nServing the API on http://{host}:{port} (docs at /docs); Ctrl-C stops it.")
         served = create_app(store)
         install_decision_trigger(served)  # ingested readings, orders and complaints lead to decisions at once
+        serve_dashboard(served, host, port)
         uvicorn.run(served, host=host, port=port, log_level="warning")
 
 
@@ -80,6 +82,7 @@ def _print_report(report: dict) -> None:
     print_fulfilment(report["fulfilment"])
     print_customer_side(report["customer_side"])
     print_demo_voice(report["voice"])
+    print_strategy(report["strategy"])
     console.print(f"\n[bold]Write key[/] (send events with it as the HTTP Basic user name):\n{report['write_key']}")
     console.print(f"[bold]Read key[/]: {report['read_key']}")
     print_demo_access(report["access"])

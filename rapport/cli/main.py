@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "rapport.cli.link",
     "rapport.cli.decide",
     "rapport.cli.repeat",
+    "rapport.cli.strategy",
     "rapport.cli.staff",
     "rapport.cli.voice",
 ]

@@ -18,6 +18,7 @@ from rapport.demo.linkage import linkage_report
 from rapport.demo.me import customer_side
 from rapport.demo.needs import recognize_demo_needs
 from rapport.demo.report import stitching_quality
+from rapport.demo.strategy import demo_strategy
 from rapport.demo.toner import toner_auto_order
 from rapport.demo.voice import demo_voice
 from rapport.request.demo import demo_offers
@@ -49,6 +50,7 @@ def run_demo(store: Store, customers: int = 3000, seed: int = 7, console: Consol
         "toner_auto_order": toner_auto_order(store, firm.end),
         "voice": demo_voice(store, firm),
         "fulfilment": demo_fulfilment(store, firm),
+        "strategy": demo_strategy(store, firm.end, seed),
         "write_key": create_key(store.engine, ["write"], "demo-collector")[1],
         "read_key": create_key(store.engine, ["read"], "demo-dashboard")[1],
     }

@@ -1,0 +1,177 @@
+"""The customer 360 for staff: one person across every division and channel, in one read.
+
+Search by any identifier (e-mail, phone, loyalty card, device, user id, customer id) or by name; the view holds the
+profile, identifiers and merge history (undo with an audit entry), the linkage reviews waiting for this person, a
+timeline across channels and divisions, needs with evidence, decisions with outcomes, orders, mandates, automatic
+orders and consents. Each part is read through the services and stores that own it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from rapport.customers.linkage.proposals import decide_review
+from rapport.customers.service import get_profile, merge_history, resolve_customer
+from rapport.decide.consent import consent_history, consents_in_force
+from rapport.errors import InvalidInput, NotFound
+from rapport.respond import audit
+from rapport.store.decisions import SqlDecisionStore
+from rapport.store.linkage import linkage_store
+from rapport.store.store import Store
+from rapport.store.tables import customers, decision_outcomes, events, identifiers, linkage_reviews
+
+# Which division of the firm a channel belongs to: the organisation chart the 360 view reads across.
+DIVISIONS = {"web": "online", "app": "online", "store": "stores", "call_centre": "call centre",
+             "partner": "partners", "device": "devices", "rapport": "Rapport"}  # fmt: skip
+NAME_TRAITS = ("first_name", "last_name", "name")
+TIMELINE = 60
+
+
+def division_of(channel: str) -> str:
+    return DIVISIONS.get(channel, channel)
+
+
+def search_customers(store: Store, query: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Profiles matching ``query``: an id or identifier exactly, else identifiers containing it, else names."""
+    text = query.strip()
+    if not text:
+        raise InvalidInput("Search for something: an e-mail, a phone, a loyalty card, a device id or a name.")
+    try:
+        found = [resolve_customer(store, text)]
+    except (NotFound, InvalidInput):
+        found = _identifiers_containing(store, text, limit) or _names_matching(store, text, limit)
+    return [_summary(store, cid) for cid in dict.fromkeys(found)][:limit]
+
+
+def _identifiers_containing(store: Store, text: str, limit: int) -> list[str]:
+    if len(text) < 4:
+        return []
+    query = (
+        select(customers.c.canonical_id)
+        .join(identifiers, identifiers.c.customer_id == customers.c.id)
+        .where(func.lower(identifiers.c.value).contains(text.lower(), autoescape=True))
+        .distinct()
+        .limit(limit)
+    )
+    with store.engine.connect() as conn:
+        return list(conn.scalars(query))
+
+
+def _names_matching(store: Store, text: str, limit: int) -> list[str]:
+    """Every word of ``text`` in the customer's name traits (case and accents as written)."""
+    words = text.casefold().split()
+    query = (
+        select(customers.c.canonical_id, events.c.traits, events.c.context)
+        .join(customers, customers.c.id == events.c.customer_id)
+        .where(or_(events.c.traits.isnot(None), events.c.type == "identify"))
+    )
+    found: dict[str, None] = {}
+    with store.engine.connect() as conn:
+        for cid, traits, context in conn.execute(query):
+            merged = {**((context or {}).get("traits") or {}), **(traits or {})}
+            name = " ".join(str(merged.get(key, "")) for key in NAME_TRAITS).casefold()
+            if all(word in name for word in words):
+                found[cid] = None
+                if len(found) >= limit:
+                    break
+    return list(found)
+
+
+def _summary(store: Store, customer_id: str) -> dict[str, Any]:
+    profile = get_profile(store, customer_id)
+    return {"customer_id": customer_id, "name": display_name(profile.traits), "email": profile.traits.get("email"),
+            "records": len(profile.records), "channels": profile.facts.get("channels", []),
+            "orders": profile.facts.get("orders", 0), "last_seen": profile.facts.get("last_seen")}  # fmt: skip
+
+
+def display_name(traits: dict[str, Any]) -> str:
+    name = " ".join(str(traits[k]) for k in ("first_name", "last_name") if traits.get(k))
+    return name or str(traits.get("name") or traits.get("email") or "unnamed customer")
+
+
+def customer_360(store: Store, reference: str, now: datetime) -> dict[str, Any]:
+    """Everything staff may see of one customer, across divisions (newest first where it is a history)."""
+    log = SqlDecisionStore.over(store)
+    profile = get_profile(store, reference)
+    cid = profile.customer_id
+    decisions = log.decisions_of(cid, 50)
+    outcomes = _outcomes(store, [d.id for d in decisions])
+    timeline = [{**event, "division": division_of(event["channel"])} for event in reversed(profile.events[-TIMELINE:])]
+    divisions: dict[str, int] = {}
+    for channel, count in (profile.facts.get("events_per_channel") or {}).items():
+        divisions[division_of(channel)] = divisions.get(division_of(channel), 0) + count
+    return {
+        "customer_id": cid,
+        "name": display_name(profile.traits),
+        "records": profile.records,
+        "traits": profile.traits,
+        "trait_sources": profile.trait_sources,
+        "facts": profile.facts,
+        "divisions": dict(sorted(divisions.items(), key=lambda kv: -kv[1])),
+        "identifiers": profile.identifiers,
+        "shared_identifiers": profile.shared_identifiers,
+        "merges": list(reversed(merge_history(store, cid))),
+        "reviews": pending_reviews(store, profile.records),
+        "timeline": timeline,
+        "needs": [n.to_dict() for n in store.read_needs(cid)],
+        "decisions": [{**d.to_dict(), "outcomes": outcomes.get(d.id, [])} for d in decisions],
+        "orders": log.orders_of(cid, 50),
+        "mandates": log.mandates_of(cid),
+        "automatic_orders": log.automatic_orders_of(cid),
+        "consents": consents_in_force(log, cid, now),
+        "consent_history": [c.to_dict() for c in reversed(consent_history(log, cid))],
+        "audit": [e.to_dict() for e in reversed(audit.read_audit(log, cid))][:50],
+    }
+
+
+def _outcomes(store: Store, decision_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    if not decision_ids:
+        return {}
+    query = select(decision_outcomes).where(decision_outcomes.c.decision_id.in_(decision_ids))
+    found: dict[str, list[dict[str, Any]]] = {}
+    with store.engine.connect() as conn:
+        for row in conn.execute(query.order_by(decision_outcomes.c.id)):
+            found.setdefault(row.decision_id, []).append({"outcome": row.outcome, "occurred_at": row.occurred_at})
+    return found
+
+
+def pending_reviews(store: Store, records: list[str]) -> list[dict[str, Any]]:
+    """The linkage reviews waiting for a decision that involve any record of this person."""
+    query = select(linkage_reviews.c.id).where(
+        linkage_reviews.c.status == "pending",
+        or_(linkage_reviews.c.customer_id.in_(records), linkage_reviews.c.other_id.in_(records)),
+    )
+    with store.engine.connect() as conn:
+        ids = set(conn.scalars(query))
+    if not ids:
+        return []
+    reviews = linkage_store(store).reviews("pending", 1000)
+    return [r.as_dict() for r in reviews if r.id in ids]
+
+
+def undo_merge_for(
+    store: Store, customer_id: str, merge_id: int, reason: str, actor: str, now: datetime
+) -> dict[str, Any]:
+    """Undo one applied merge of this customer's records, and write who did it and why to their audit log."""
+    if not reason.strip():
+        raise InvalidInput("Say why the merge was wrong: the reason goes into the audit log.")
+    cid = resolve_customer(store, customer_id)
+    merge = next((m for m in merge_history(store, cid) if m["id"] == merge_id), None)
+    if merge is None:
+        raise NotFound(f"Merge {merge_id} did not join records of customer {cid}; pick one from their merge history.")
+    if merge["status"] == "undone":
+        return merge  # undone already: asking again changes nothing
+    undone = store.undo_merge(merge_id, reason)
+    log = SqlDecisionStore.over(store)
+    log.append_audit(audit.entry(cid, now, actor, ("merge", str(merge_id)), "merge_undone", reason=reason,
+                                 survivor_id=undone.survivor_id, merged_id=undone.merged_id))  # fmt: skip
+    return {"id": merge_id, "status": undone.status, "survivor_id": undone.survivor_id, "merged_id": undone.merged_id}
+
+
+def decide_review_for(store: Store, review_id: int, decision: str, note: str | None, actor: str) -> dict[str, Any]:
+    """Confirm or reject a linkage review (rapport.customers.linkage.proposals), noting who decided."""
+    noted = f"{note.strip()} ({actor})" if note and note.strip() else f"decided by {actor}"
+    return decide_review(linkage_store(store), review_id, decision, noted).as_dict()

@@ -1,0 +1,130 @@
+"""Operations for staff: decisions and outcomes over time, contact-budget pressure, automatic orders by status,
+webhook delivery health and the dead letter (with retry), ingestion volume, model versions with offline metrics.
+
+Each figure is counted from the records that the engine keeps anyway; nothing here is stored twice.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, String, func, select, update
+
+from rapport.errors import Conflict, NotFound
+from rapport.respond import audit
+from rapport.store.decisions import SqlDecisionStore
+from rapport.store.store import Store
+from rapport.store.tables import automatic_orders, decision_outcomes, decisions, events, meta, outbox_actions
+
+DROPPED = "the contact policy dropped"  # how a decision's reasons say a contact was dropped (decide.experiences)
+DEAD_LETTER = 50
+AUTOMATIC_STATUSES = ("scheduled", "notified", "executing", "executed", "cancelled", "failed")
+
+
+def _day(column: Any, dialect: str) -> Any:
+    """The UTC day of a timestamp column, as the database computes it."""
+    return func.to_char(column, "YYYY-MM-DD") if dialect == "postgresql" else func.date(column)
+
+
+def _series(conn: Connection, column: Any, by: Any, since: datetime, *where: Any) -> dict[str, Counter[str]]:
+    day = _day(column, conn.dialect.name)
+    query = select(day, by, func.count()).where(column >= since, *where).group_by(day, by)
+    found: dict[str, Counter[str]] = defaultdict(Counter)
+    for when, key, n in conn.execute(query):
+        found[str(key)][str(when)[:10]] += int(n)
+    return found
+
+
+def operations(store: Store, now: datetime, days: int = 28) -> dict[str, Any]:
+    """Every operations figure over the ``days`` before ``now``, by day where it is a series (counted in SQL)."""
+    since = now - timedelta(days=days)
+    axis = [(since + timedelta(days=i + 1)).strftime("%Y-%m-%d") for i in range(days)]
+    dropped = func.cast(decisions.c.reasons, String).like(f"%{DROPPED}%")
+    with store.engine.connect() as conn:
+        made = _series(conn, decisions.c.created_at, decisions.c.status, since)
+        outcomes = _series(conn, decision_outcomes.c.occurred_at, decision_outcomes.c.outcome, since)
+        pressure = _series(conn, decisions.c.created_at, decisions.c.status, since,
+                           (decisions.c.status == "deferred") | ((decisions.c.status == "nothing_now") & dropped))  # fmt: skip
+        ingested = _series(conn, events.c.received_at, events.c.channel, since)
+        auto = dict(
+            conn.execute(select(automatic_orders.c.status, func.count()).group_by(automatic_orders.c.status)).all()
+        )
+        outbox = dict(
+            conn.execute(select(outbox_actions.c.status, func.count()).group_by(outbox_actions.c.status)).all()
+        )
+        retrying = conn.scalar(select(func.count()).where(outbox_actions.c.status == "pending",
+                                                          outbox_actions.c.attempts > 0))  # fmt: skip
+        dead = conn.execute(select(outbox_actions.c.id, outbox_actions.c.customer_id, outbox_actions.c.kind,
+                                   outbox_actions.c.channel, outbox_actions.c.attempts, outbox_actions.c.last_error,
+                                   outbox_actions.c.created_at)
+                            .where(outbox_actions.c.status == "dead").order_by(outbox_actions.c.created_at.desc())
+                            .limit(DEAD_LETTER)).all()  # fmt: skip
+        versions = conn.execute(select(meta.c.key, meta.c.value).where(meta.c.key.like("model:%:version"))).all()
+    volume: Counter[str] = Counter()
+    for counts in ingested.values():
+        volume.update(counts)
+    return {
+        "since": since.isoformat(),
+        "until": now.isoformat(),
+        "days": axis,
+        "decisions": {status: [counts[d] for d in axis] for status, counts in sorted(made.items())},
+        "outcomes": {outcome: [counts[d] for d in axis] for outcome, counts in sorted(outcomes.items())},
+        "contact_pressure": {
+            "deferred": [pressure["deferred"][d] for d in axis],
+            "dropped": [pressure["nothing_now"][d] for d in axis],
+        },
+        "automatic_orders": {s: int(auto.get(s, 0)) for s in AUTOMATIC_STATUSES},
+        "webhooks": {
+            "by_status": {k: int(v) for k, v in sorted(outbox.items())},
+            "retrying": int(retrying or 0),
+            "dead_letter": [dict(row._mapping) for row in dead],
+        },
+        "ingestion": {
+            "events": [volume[d] for d in axis],
+            "by_channel": dict(sorted(((k, sum(c.values())) for k, c in ingested.items()), key=lambda kv: -kv[1])),
+            "total": sum(volume.values()),
+        },
+        "models": model_versions(store, dict(versions)),
+    }
+
+
+def dead_letter_count(store: Store) -> int:
+    """How many actions wait in the dead letter (one indexed count, for the staff home)."""
+    with store.engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).where(outbox_actions.c.status == "dead")) or 0)
+
+
+def model_versions(store: Store, versions: dict[str, str]) -> list[dict[str, Any]]:
+    """The offer models (newest first) with their validation metrics, and the versions of the other models."""
+    found = []
+    for row in store.offers.model_versions()[:10]:
+        validation = (row["summary"] or {}).get("validation") or {}
+        metrics = {name: round(v["ndcg"], 4) for name, v in validation.items()
+                   if isinstance(v, dict) and isinstance(v.get("ndcg"), int | float)}  # fmt: skip
+        found.append({"model": "offers", "version": row["version"], "trained_at": row["trained_at"].isoformat(),
+                      "metrics": {f"ndcg ({name})": value for name, value in metrics.items()}})  # fmt: skip
+    for key, version in sorted(versions.items()):
+        found.append({"model": key.split(":")[1], "version": version, "trained_at": None, "metrics": {}})
+    return found
+
+
+def retry_dead_action(store: Store, action_id: str, now: datetime, actor: str) -> dict[str, Any]:
+    """Put a dead-lettered action back in the queue (attempts from zero); retrying one already queued is a no-op."""
+    with store.engine.begin() as conn:
+        row = conn.execute(select(outbox_actions.c.status, outbox_actions.c.customer_id)
+                           .where(outbox_actions.c.id == action_id)).first()  # fmt: skip
+        if row is None:
+            raise NotFound(f"No outbox action {action_id!r}; pick one from the dead letter.")
+        if row.status == "pending":
+            return {"id": action_id, "status": "pending", "requeued": False}
+        if row.status != "dead":
+            raise Conflict(f"Action {action_id} is {row.status}, not dead: only the dead letter can be retried.")
+        conn.execute(update(outbox_actions).where(outbox_actions.c.id == action_id, outbox_actions.c.status == "dead")
+                     .values(status="pending", attempts=0, next_attempt_at=now, last_error=None, lease_until=None,
+                             leased_by=None))  # fmt: skip
+    SqlDecisionStore.over(store).append_audit(
+        audit.entry(row.customer_id, now, actor, ("action", action_id), "action_requeued")
+    )
+    return {"id": action_id, "status": "pending", "requeued": True}
