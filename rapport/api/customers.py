@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from rapport.access.permissions import Permission as P
 from rapport.access.principals import Principal
@@ -68,7 +68,9 @@ def merges(
 
 
 @router.post("/merges/{merge_id}/undo", responses={**_ERRORS, 404: {"description": "No such merge."}})
-def undo(request: Request, merge_id: int, _key: Principal = Depends(require(P.ADMIN))) -> dict[str, Any]:
+def undo(
+    request: Request, merge_id: int = Path(..., ge=1, le=2**63 - 1), _key: Principal = Depends(require(P.ADMIN))
+) -> dict[str, Any]:
     """Split a merge: both profiles come back with their own identifiers and events."""
     record = request.app.state.store.undo_merge(merge_id, "undone through the API")
     return {"id": record.id, "status": record.status, "survivor_id": record.survivor_id, "merged_id": record.merged_id}

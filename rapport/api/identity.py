@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from rapport.access.permissions import Permission as P
@@ -49,7 +49,10 @@ def reviews(
     responses={**_ERRORS, 404: {"description": "No such review."}, 409: {"description": "Already decided otherwise."}},
 )
 def decide(
-    request: Request, review_id: int, body: Decision, _key: Principal = Depends(require(P.ADMIN))
+    request: Request,
+    body: Decision,
+    review_id: int = Path(..., ge=1, le=2**63 - 1),
+    _key: Principal = Depends(require(P.ADMIN)),
 ) -> dict[str, Any]:
     """Confirm (merge, recorded with reason linkage and undoable) or reject (never proposed again); idempotent."""
     review = decide_review(linkage_store(request.app.state.store), review_id, body.decision, body.note)
