@@ -7,6 +7,7 @@ authorisation-matrix test (tests/access/test_matrix.py) finds these marks on eve
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -309,7 +310,8 @@ def install_access(app: FastAPI) -> None:
     async def rapport_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RapportError)
         if request.url.path.startswith("/v1/") or request.url.path == "/health":
-            response = await json_handler(request, exc)
+            answered = json_handler(request, exc)
+            response = await answered if inspect.isawaitable(answered) else answered
         else:
             heading = "Too many attempts" if isinstance(exc, TooManyRequests) else "That did not work"
             response = render(request, "message.html", exc.http_status, heading=heading, message=str(exc), error=True)

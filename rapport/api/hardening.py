@@ -57,12 +57,13 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class BodyTooLarge(Exception):
-    """Raised from ``receive`` once a body passes its limit (answered 413)."""
+_NUL = (b"\x00", b"\\u0000")
 
 
 class BodyLimit:
-    """Refuses bodies over the limit with 413: a declared Content-Length at once, a streamed body as it grows."""
+    """Refuses bodies over the limit with 413 (a declared Content-Length at once, a streamed body as it grows), and
+    a NUL character in the path, the query or a plain body with 400: no text column takes it (PostgreSQL refuses it
+    outright), so both stores answer the same."""
 
     def __init__(self, app: ASGIApp, api_limit: int, form_limit: int):
         self.app = app
@@ -70,6 +71,9 @@ class BodyLimit:
         self.form_limit = form_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")):
+            await _nul_refused(send)
+            return
         if scope["type"] != "http" or scope["method"].encode() not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
@@ -78,41 +82,59 @@ class BodyLimit:
         if declared.isdigit() and int(declared) > limit:
             await _too_large(send, limit, int(declared))
             return
+        # The body is read here, within the limit, and handed on whole: bodies are small (at most the batch
+        # limit), and a refusal can then be answered before any route sees a byte.
+        chunks: list[bytes] = []
         seen = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([], message, receive), send)
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > limit:
                 await _too_large(send, limit, seen)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        plain = b"content-encoding" not in dict(scope.get("headers", []))  # gzip bodies hold NUL bytes by nature
+        if plain and any(nul in body for nul in _NUL):
+            await _nul_refused(send)
+            return
+        await self.app(scope, _replay([body], None, receive), send)
+
+
+def _replay(bodies: list[bytes], last: Message | None, receive_more: Receive) -> Receive:
+    """A ``receive`` that gives the body read already, then listens to the client again (its disconnect)."""
+    pending: list[Message] = [{"type": "http.request", "body": b, "more_body": False} for b in bodies]
+    if last is not None:
+        pending.append(last)
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive_more()
+
+    return receive
+
+
+async def _nul_refused(send: Send) -> None:
+    message = "The request holds a NUL character (\\u0000), which no field may contain; remove it and send again."
+    await _answer(send, 400, "invalid_input", "InvalidInput", message)
 
 
 async def _too_large(send: Send, limit: int, size: int) -> None:
-    body = json.dumps(
-        {
-            "success": False,
-            "code": "payload_too_large",
-            "error": "PayloadTooLarge",
-            "message": f"The body has at least {size} bytes; the limit here is {limit} bytes. Send less.",
-        }
-    ).encode()
+    message = f"The body has at least {size} bytes; the limit here is {limit} bytes. Send less."
+    await _answer(send, 413, "payload_too_large", "PayloadTooLarge", message)
+
+
+async def _answer(send: Send, status: int, code: str, error: str, message: str) -> None:
+    body = json.dumps({"success": False, "code": code, "error": error, "message": message}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -40,7 +40,7 @@ def sign_in_link_route(
     """The link (signed, 15 minutes, single use, bound to this customer) goes out as an outbox action of kind
     ``sign_in_link`` like any other: delivered by the webhook or pulled by the channel. Rapport never mails it."""
     store = decision_store(request)
-    channel = (body or SignInLinkBody()).channel
+    channel = body.channel if body else SignInLinkBody.model_fields["channel"].default
     known = (*store.settings.preferred_channels, *store.settings.pull_channels)
     if channel not in known:
         raise InvalidInput(

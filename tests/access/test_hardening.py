@@ -72,3 +72,13 @@ def test_sign_in_is_rate_limited_per_address(site: Site) -> None:
         assert codes == [401, 401, 401, 429]
         link = client.get("/me/sign-in/anything")
         assert link.status_code == 429 and int(link.headers["Retry-After"]) >= 1 and "Too many" in link.text
+
+
+def test_a_nul_character_anywhere_is_refused_alike_on_both_stores(site: Site) -> None:
+    admin = site.key_client("admin")
+    order = {"customer_id": "\x00t%", "lines": [{"sku": "TON-305", "quantity": 1}]}
+    body = admin.post("/v1/orders", json=order)
+    assert body.status_code == 400 and "NUL character" in body.json()["message"]
+    assert admin.get("/v1/customers/%00x").status_code == 400
+    assert admin.get("/v1/customers/lookup", params={"email": "a\x00@b.de"}).status_code == 400
+    assert admin.get(f"/v1/customers/{site.alice}").status_code == 200
