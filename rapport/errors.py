@@ -46,3 +46,10 @@ class Forbidden(RapportError):
     """The API key lacks the scope the route needs."""
 
     http_status = 403
+
+
+class Unavailable(RapportError):
+    """A part Rapport depends on (the database, the event stream) is down for now: the caller should retry."""
+
+    http_status = 503
+    retry_after_seconds = 2
