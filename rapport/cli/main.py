@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "rapport.cli.link",
     "rapport.cli.decide",
     "rapport.cli.stream",
+    "rapport.cli.check",
 ]
 
 for _module in COMMAND_MODULES:

@@ -29,9 +29,7 @@ def _reading(user: str, level: int, at: datetime) -> dict:
     }
 
 
-def test_a_level_reading_through_the_stream_is_decided_on_within_a_second(
-    store: Store, stream: StreamSettings
-) -> None:
+def test_a_level_reading_through_the_stream_is_decided_on_within_a_second(store: Store, stream: StreamSettings) -> None:
     _, key = create_key(store.engine, ["write", "decide", "read"], "device-cloud")
     app = create_app(store)
     app.state.stream = CallPublisher(stream)
