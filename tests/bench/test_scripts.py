@@ -16,6 +16,7 @@ TINY = {
     "decide.py": ["--customers", "300", "--requests", "40", "--events", "5"],
     "respond.py": ["--orders", "8"],
     "recognize.py": ["--customers", "2000", "--sections", "synthetic_100k"],
+    "faults.py": ["--events", "300", "--kills", "2", "--stores", "sqlite,postgresql", "--deadline", "120"],
 }
 
 
@@ -31,3 +32,4 @@ def test_the_benchmark_prints_its_json(script: str, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert isinstance(result, dict) and result
+    assert result.get("ok", True) is True, result  # faults.py: nothing lost, nothing doubled, every invariant holds
