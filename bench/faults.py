@@ -160,6 +160,11 @@ def scenario(kind: str, mode: str, args: argparse.Namespace, workdir: Path) -> d
         worker.stop()
         asyncio.run(delete_stream(stream))
     store.close()
+    if kind == "postgresql":
+        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database.rsplit("/", 1)[1]}" WITH (FORCE)'))
+        admin.dispose()
     return result
 
 
