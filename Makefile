@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: demo test lint format bench clean
 
 $(STAMP): pyproject.toml Makefile
+	command -v nats-server >/dev/null || { apt-get update -q && apt-get install -y -q nats-server; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U 'pip>=24'
 	$(BIN)/python -m pip install -q -e '.[dev]'

@@ -56,3 +56,10 @@ class TooManyRequests(RapportError):
     def __init__(self, message: str, retry_after: int):
         super().__init__(message)
         self.retry_after = max(1, retry_after)
+
+
+class Unavailable(RapportError):
+    """A part Rapport depends on (the database, the event stream) is down for now: the caller should retry."""
+
+    http_status = 503
+    retry_after_seconds = 2

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from rapport import __version__
 from rapport.api import customers, decide, identity, needs, offers, preferences, respond, strategy, tracking, voice
@@ -16,7 +17,7 @@ from rapport.api.repeat import router as repeat_router
 from rapport.api.transparency import router as transparency_router
 from rapport.customers.events import InvalidEvent
 from rapport.customers.ingestion import IngestReport
-from rapport.errors import RapportError, Unauthorized
+from rapport.errors import RapportError, Unauthorized, Unavailable
 from rapport.store.store import Store
 from rapport.web import dashboard
 
@@ -53,7 +54,18 @@ def create_app(store: Store | None = None, after_ingest: Callable[[IngestReport]
         if isinstance(exc, InvalidEvent):
             body["errors"] = exc.errors
         headers = {"WWW-Authenticate": 'Basic realm="rapport"'} if isinstance(exc, Unauthorized) else None
+        if isinstance(exc, Unavailable):
+            headers = {"Retry-After": str(exc.retry_after_seconds)}
         return JSONResponse(body, status_code=exc.http_status, headers=headers)
+
+    @app.exception_handler(DBAPIError)
+    async def database_down(request: Request, exc: DBAPIError) -> JSONResponse:
+        # The database is down or restarting (connection refused or lost, SQLite locked): nothing was written,
+        # and the pool reconnects by itself, so the client should retry rather than give up on a 500.
+        if not (exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)):
+            raise exc
+        down = Unavailable(f"The database is unavailable ({type(exc.orig).__name__}); retry after a few seconds.")
+        return await rapport_error(request, down)
 
     install_access(app)  # staff and customer sign-in, sign-in links, the access log, pages, hardening (last)
     return app

@@ -8,7 +8,7 @@ decisions within a second.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -24,6 +24,9 @@ from rapport.decide.outcomes import record_outcome
 from rapport.decide.situations import Situation
 from rapport.decide.triggers import DecisionTrigger, NeedsRefresh
 from rapport.store.decisions import SqlDecisionStore
+
+if TYPE_CHECKING:
+    from rapport.stream.jetstream import StreamSettings
 
 router = APIRouter(prefix="/v1", tags=["decide"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -128,11 +131,15 @@ def customer_decisions_route(
     return {"customer_id": canonical, "decisions": [d.to_dict() for d in store.decisions_of(canonical, limit)]}
 
 
-def install_decision_trigger(app: FastAPI, refresh_needs: NeedsRefresh | None = None) -> DecisionTrigger:
+def install_decision_trigger(
+    app: FastAPI, refresh_needs: NeedsRefresh | None = None, stream: StreamSettings | None = None
+) -> DecisionTrigger:
     """Decide on ingested need-changing events (level readings, orders, complaints) within a second.
 
     The trigger chains after any ``after_ingest`` hook the app already has; needs are refreshed with
-    ``refresh_needs`` (default: Recognize's ``refresh_customer_needs``). Returns it (to wait on or stop).
+    ``refresh_needs`` (default: Recognize's ``refresh_customer_needs``). With ``stream`` (``rapport serve
+    --stream``) the workers store the events, so the trigger consumes their "stored" notices from the stream
+    instead (rapport.stream.trigger; the feed is ``app.state.stored_feed``). Returns it (to wait on or stop).
     """
     store = SqlDecisionStore.over(app.state.store)
     app.state.decision_store = store
@@ -147,4 +154,8 @@ def install_decision_trigger(app: FastAPI, refresh_needs: NeedsRefresh | None = 
 
     app.state.after_ingest = after_ingest
     app.state.decision_trigger = decision_trigger
+    if stream is not None:
+        from rapport.stream.trigger import StoredFeed
+
+        app.state.stored_feed = StoredFeed(stream, decision_trigger).start()
     return decision_trigger

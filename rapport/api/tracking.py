@@ -12,7 +12,7 @@ from rapport.access.principals import Principal
 from rapport.api.access import require, source_of
 from rapport.api.body import read_json
 from rapport.customers.events import InvalidEvent
-from rapport.customers.ingestion import ingest
+from rapport.customers.ingestion import IngestReport, ingest, validate
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
 
@@ -35,6 +35,11 @@ def _single(event_type: str) -> Any:
     async def endpoint(request: Request, key: Principal = Depends(require(Permission.INGEST))) -> JSONResponse:
         store = request.app.state.store
         body = await read_json(request, store.settings.max_event_bytes)
+        if getattr(request.app.state, "stream", None) is not None:
+            report, queued = await _publish(request, [body], key, event_type)
+            if report.rejected:
+                raise InvalidEvent(report.rejected[0]["errors"])
+            return JSONResponse({"success": True, "queued": queued > 0, "duplicate": report.duplicates > 0})
         report = ingest(store, [body], store.settings, default_type=event_type, source=source_of(key))
         if report.rejected:
             raise InvalidEvent(report.rejected[0]["errors"])
@@ -69,6 +74,13 @@ async def batch(request: Request, key: Principal = Depends(require(Permission.IN
     context = body.get("context")
     if isinstance(context, dict):  # batch-level context applies to every event that has none (Segment's rule)
         messages = [{"context": context, **m} if isinstance(m, dict) and "context" not in m else m for m in messages]
+    if getattr(request.app.state, "stream", None) is not None:
+        report, queued = await _publish(request, messages, key)
+        status = 400 if report.rejected and queued == 0 and report.duplicates == 0 else 200
+        return JSONResponse(
+            {"success": status == 200, "queued": queued, "duplicates": report.duplicates, "rejected": report.rejected},
+            status_code=status,
+        )
     report = ingest(store, messages, store.settings, source=source_of(key))
     request.app.state.after_ingest(report)
     status = 400 if report.rejected and report.stored == 0 and report.duplicates == 0 else 200
@@ -82,3 +94,20 @@ async def batch(request: Request, key: Principal = Depends(require(Permission.IN
         },
         status_code=status,
     )
+
+
+async def _publish(
+    request: Request, messages: list[Any], key: Principal, default_type: str | None = None
+) -> tuple[IngestReport, int]:
+    """Stream mode (``rapport serve --stream``): validate, publish the valid calls, return after JetStream's ack.
+
+    Each message goes out with its type and messageId made explicit, so the worker stores it under the id the
+    collector was answered for (a message without one gets the same content hash here as there).
+    """
+    settings = request.app.state.store.settings
+    report, kept = IngestReport(), []
+    events = validate(messages, settings, report, default_type=default_type, source=source_of(key), kept=kept)
+    calls = [{**raw, "type": e.type, "messageId": e.message_id} for raw, e in zip(kept, events, strict=True)]
+    if calls:
+        await request.app.state.stream.publish(source_of(key), calls)
+    return report, len(calls)

@@ -35,6 +35,8 @@ COMMAND_MODULES = [
     "rapport.cli.strategy",
     "rapport.cli.staff",
     "rapport.cli.voice",
+    "rapport.cli.stream",
+    "rapport.cli.check",
 ]
 
 for _module in COMMAND_MODULES:

@@ -7,6 +7,7 @@ import typer
 from rapport.cli.context import open_store
 from rapport.cli.main import app
 from rapport.cli.output import cli_errors
+from rapport.cli.stream import stream_settings
 
 
 @app.command("serve")
@@ -14,8 +15,13 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     port: int = typer.Option(8000, help="Port to listen on"),
     database: str | None = typer.Option(None, help="Database URL"),
+    stream: str | None = typer.Option(
+        None, "--stream", envvar="RAPPORT_STREAM", help="Publish tracking calls to this NATS JetStream (nats://…)"
+    ),
+    stream_name: str = typer.Option("RAPPORT_EVENTS", envvar="RAPPORT_STREAM_NAME", help="JetStream stream name"),
+    replicas: int = typer.Option(1, "--stream-replicas", help="Copies JetStream keeps (when it creates the stream)"),
 ) -> None:
-    """Serve the HTTP API (docs at /docs)."""
+    """Serve the HTTP API (docs at /docs). With --stream, `rapport ingest-worker` processes store the events."""
     import uvicorn
 
     from rapport.api.app import create_app
@@ -23,6 +29,13 @@ def serve(
 
     with cli_errors():
         store = open_store(database)
+        settings = stream_settings(stream, stream_name, replicas) if stream else None
     app_ = create_app(store)
-    install_decision_trigger(app_)  # ingested level readings, orders and complaints lead to decisions at once
+    if settings is not None:
+        from rapport.stream.publisher import CallPublisher
+
+        app_.state.stream = CallPublisher(settings)
+    # ingested level readings, orders and complaints lead to decisions at once (from the stream's stored notices)
+    with cli_errors():
+        install_decision_trigger(app_, stream=settings)
     uvicorn.run(app_, host=host, port=port, log_level="info")

@@ -97,20 +97,7 @@ def _ingest_batch(
     source: str | None,
 ) -> IngestReport:
     report = IngestReport()
-    parsed: list[Event] = []
-    seen: set[str] = set()
-    for position, raw in enumerate(raws, start=offset):
-        try:
-            event = parse_event(raw, settings, default_type=default_type, source=source)
-        except InvalidEvent as exc:
-            message_id = raw.get("messageId") if isinstance(raw, dict) else None
-            report.rejected.append({"index": position, "messageId": message_id, "errors": exc.errors})
-            continue
-        if event.message_id in seen:
-            report.duplicates += 1
-            continue
-        seen.add(event.message_id)
-        parsed.append(event)
+    parsed = validate(raws, settings, report, offset=offset, default_type=default_type, source=source)
     if not parsed:
         return report
     now = datetime.now(UTC)
@@ -128,6 +115,42 @@ def _ingest_batch(
         stitcher.flush()
         report.stored += stitcher.written
     return report
+
+
+def validate(
+    raws: list[Any],
+    settings: Settings,
+    report: IngestReport,
+    *,
+    offset: int = 0,
+    default_type: str | None = None,
+    source: str | None = None,
+    kept: list[Any] | None = None,
+) -> list[Event]:
+    """Parse every message; the rejected and the repeats within ``raws`` are counted in ``report``, not returned.
+
+    ``kept``, when given, receives the raw message of each event returned, in the same order.
+
+    The stream's publishing API calls it alone (it answers the collector before anything is stored), ingestion
+    calls it before the write transaction.
+    """
+    parsed: list[Event] = []
+    seen: set[str] = set()
+    for position, raw in enumerate(raws, start=offset):
+        try:
+            event = parse_event(raw, settings, default_type=default_type, source=source)
+        except InvalidEvent as exc:
+            message_id = raw.get("messageId") if isinstance(raw, dict) else None
+            report.rejected.append({"index": position, "messageId": message_id, "errors": exc.errors})
+            continue
+        if event.message_id in seen:
+            report.duplicates += 1
+            continue
+        seen.add(event.message_id)
+        parsed.append(event)
+        if kept is not None:
+            kept.append(raw)
+    return parsed
 
 
 def _drop_erased(tx: IdentityTransaction, events: list[Event], report: IngestReport) -> list[Event]:

@@ -42,6 +42,7 @@ TINY = {
         "200",
     ],
     "request.py": ["--sections", "latency", "--customers", "200", "--requests", "20"],
+    "faults.py": ["--events", "300", "--kills", "2", "--stores", "sqlite,postgresql", "--deadline", "120"],
 }
 
 
@@ -57,3 +58,4 @@ def test_the_benchmark_prints_its_json(script: str, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert isinstance(result, dict) and result
+    assert result.get("ok", True) is True, result  # faults.py: nothing lost, nothing doubled, every invariant holds

@@ -1,0 +1,111 @@
+"""One JetStream stream for tracking calls: its names, its creation, and the connection to it."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from rapport.errors import InvalidInput, Unavailable
+
+DEFAULT_STREAM = "RAPPORT_EVENTS"
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """Where the stream is and how it is kept.
+
+    Args:
+        url: the NATS server(s), ``nats://host:4222`` (comma-separated for a cluster).
+        name: the JetStream stream; its subjects are ``<name lower-cased>.calls`` and ``….stored``.
+        replicas: copies JetStream keeps (1 on one server; 3 on a three-node cluster).
+        ack_wait_seconds: how long a worker may hold a batch before JetStream delivers it again.
+    """
+
+    url: str
+    name: str = DEFAULT_STREAM
+    replicas: int = 1
+    ack_wait_seconds: float = 30.0
+    publish_timeout_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("nats://", "tls://")):
+            raise InvalidInput(f"--stream must be a NATS URL like nats://127.0.0.1:4222, got {self.url!r}.")
+        if not self.name.replace("_", "").replace("-", "").isalnum():
+            raise InvalidInput(f"--stream-name may hold letters, digits, '-' and '_' only, got {self.name!r}.")
+        if self.replicas < 1:
+            raise InvalidInput(f"--stream-replicas must be at least 1, got {self.replicas}.")
+
+    @property
+    def calls_subject(self) -> str:
+        """Accepted tracking calls, published by the API."""
+        return f"{self.name.lower()}.calls"
+
+    @property
+    def stored_subject(self) -> str:
+        """The customer records each committed batch touched, published by the workers (the decision trigger)."""
+        return f"{self.name.lower()}.stored"
+
+
+async def connect(settings: StreamSettings) -> tuple[Client, JetStreamContext]:
+    """Connect (reconnecting for ever once connected) and create the stream when it does not exist yet."""
+    try:
+        # Reconnect for ever once connected; the first connection gets a bounded wait (nats-py would retry it
+        # for ever too with these options).
+        client = await asyncio.wait_for(
+            nats.connect(
+                settings.url.split(","), connect_timeout=2, max_reconnect_attempts=-1, reconnect_time_wait=0.5
+            ),
+            timeout=4,
+        )
+    except (TimeoutError, OSError, nats.errors.Error) as exc:
+        raise Unavailable(
+            f"The event stream at {settings.url} does not answer ({exc}); start nats-server -js."
+        ) from exc
+    js = client.jetstream(timeout=settings.publish_timeout_seconds)
+    await ensure_stream(js, settings)
+    return client, js
+
+
+async def ensure_stream(js: JetStreamContext, settings: StreamSettings) -> None:
+    try:
+        await js.stream_info(settings.name)
+    except NotFoundError:
+        config = StreamConfig(
+            name=settings.name,
+            subjects=[settings.calls_subject, settings.stored_subject],
+            storage=StorageType.FILE,
+            num_replicas=settings.replicas,
+            duplicate_window=120.0,
+        )
+        await js.add_stream(config)
+
+
+async def delete_stream(settings: StreamSettings) -> None:
+    """Remove the stream and everything in it (tests and benches clean up their own)."""
+    client, js = await connect(settings)
+    try:
+        await js.delete_stream(settings.name)
+    finally:
+        await client.close()
+
+
+async def stream_state(settings: StreamSettings, durable: str) -> dict[str, Any]:
+    """Messages kept, and the named consumer's backlog (pending: not yet delivered; ack_pending: in flight)."""
+    client, js = await connect(settings)
+    try:
+        info = await js.stream_info(settings.name)
+        try:
+            consumer = await js.consumer_info(settings.name, durable)
+            pending, ack_pending = consumer.num_pending or 0, consumer.num_ack_pending or 0
+        except NotFoundError:
+            pending, ack_pending = 0, 0
+        return {"messages": info.state.messages, "pending": pending, "ack_pending": ack_pending}
+    finally:
+        await client.close()
