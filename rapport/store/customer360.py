@@ -3,31 +3,36 @@
 Search by any identifier (e-mail, phone, loyalty card, device, user id, customer id) or by name; the view holds the
 profile, identifiers and merge history (undo with an audit entry), the linkage reviews waiting for this person, a
 timeline across channels and divisions, needs with evidence, decisions with outcomes, orders, mandates, automatic
-orders and consents. Each part is read through the services and stores that own it.
+orders, consents, conversations (each linked to the staff inbox) and what the customer said (voice items with
+sentiment and topic). Each part is read through the services and stores that own it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from rapport.conversations.thread import thread_of
 from rapport.customers.linkage.proposals import decide_review
 from rapport.customers.service import get_profile, merge_history, resolve_customer
 from rapport.decide.consent import consent_history, consents_in_force
 from rapport.errors import InvalidInput, NotFound
 from rapport.respond import audit
+from rapport.store.conversations import SqlConversationStore
 from rapport.store.decisions import SqlDecisionStore
 from rapport.store.linkage import linkage_store
 from rapport.store.store import Store
-from rapport.store.tables import customers, decision_outcomes, events, identifiers, linkage_reviews
+from rapport.store.tables import customers, decision_outcomes, events, identifiers, linkage_reviews, needs, voice_items
+from rapport.voice.service import customer_voice
 
 # Which division of the firm a channel belongs to: the organisation chart the 360 view reads across.
 DIVISIONS = {"web": "online", "app": "online", "store": "stores", "call_centre": "call centre",
              "partner": "partners", "device": "devices", "rapport": "Rapport"}  # fmt: skip
 NAME_TRAITS = ("first_name", "last_name", "name")
 TIMELINE = 60
+HURTING_DAYS = 7  # a negative item this recent (as rapport.voice raises issue needs) counts as hurting
 
 
 def division_of(channel: str) -> str:
@@ -87,6 +92,34 @@ def _summary(store: Store, customer_id: str) -> dict[str, Any]:
             "orders": profile.facts.get("orders", 0), "last_seen": profile.facts.get("last_seen")}  # fmt: skip
 
 
+def hurting_customers(store: Store, now: datetime, days: int = HURTING_DAYS, limit: int = 10) -> list[dict[str, Any]]:
+    """Customers with a negative voice item in the last ``days`` or an open issue need, the newest signal first."""
+    since = now - timedelta(days=days)
+    said = (
+        select(customers.c.canonical_id, voice_items.c.at, voice_items.c.source, voice_items.c.text)
+        .join(customers, customers.c.id == voice_items.c.customer_id)
+        .where(voice_items.c.label == "negative", voice_items.c.at >= since, voice_items.c.at <= now)
+        .order_by(voice_items.c.at.desc(), voice_items.c.id)
+    )
+    issues = (
+        select(customers.c.canonical_id, needs.c.due_at, needs.c.evidence)
+        .join(customers, customers.c.id == needs.c.customer_id)
+        .where(needs.c.kind == "issue")
+    )
+    found: dict[str, dict[str, Any]] = {}
+    with store.engine.connect() as conn:
+        for cid, at, source, text in conn.execute(said):
+            found.setdefault(cid, {"customer_id": cid, "at": at, "why": f"negative {source} item: {text[:140]}"})
+        for cid, due, evidence in conn.execute(issues):
+            expires = (evidence or {}).get("expires_at")
+            if expires and datetime.fromisoformat(expires) < now:
+                continue  # an issue past its time is no longer open
+            if cid not in found or due > found[cid]["at"]:
+                found[cid] = {"customer_id": cid, "at": due, "why": f"open issue: {(evidence or {}).get('reason', '')}"}
+    newest = sorted(found.values(), key=lambda f: f["at"], reverse=True)[:limit]
+    return [{**f, "name": display_name(get_profile(store, f["customer_id"]).traits)} for f in newest]
+
+
 def display_name(traits: dict[str, Any]) -> str:
     name = " ".join(str(traits[k]) for k in ("first_name", "last_name") if traits.get(k))
     return name or str(traits.get("name") or traits.get("email") or "unnamed customer")
@@ -124,7 +157,21 @@ def customer_360(store: Store, reference: str, now: datetime) -> dict[str, Any]:
         "consents": consents_in_force(log, cid, now),
         "consent_history": [c.to_dict() for c in reversed(consent_history(log, cid))],
         "audit": [e.to_dict() for e in reversed(audit.read_audit(log, cid))][:50],
+        "conversations": conversations_of(store, cid),
+        "voice": voice_of(store, cid),
     }
+
+
+def conversations_of(store: Store, customer_id: str) -> list[dict[str, Any]]:
+    """The customer's conversations, newest first: status, whether the firm owes a reply, the last message."""
+    found = [c.to_dict() for c in thread_of(SqlConversationStore.over(store), customer_id)]
+    return [{**c, "last": c["messages"][-1] if c["messages"] else None} for c in found]
+
+
+def voice_of(store: Store, customer_id: str) -> list[dict[str, Any]]:
+    """What the customer said (tickets, reviews, calls, posts), newest first, with sentiment and the topic's label."""
+    labels = {t["id"]: t["label"] for t in store.voice.topics()}
+    return [{**item, "topic": labels.get(item["topic_id"])} for item in customer_voice(store, customer_id)]
 
 
 def _outcomes(store: Store, decision_ids: list[str]) -> dict[str, list[dict[str, Any]]]:

@@ -632,3 +632,7 @@ voice_models = Table(
     Column("trained_at", UTCDateTime, nullable=False),
     Column("payload", LargeBinary, nullable=False),
 )
+
+# ----- Dashboard indexes (migration 0011) -----------------------------------------------------------------------
+# The operations page counts events per day and channel since a date: this covering index spares it the wide rows.
+Index("ix_events_received_channel", events.c.received_at, events.c.channel)

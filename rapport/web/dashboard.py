@@ -25,7 +25,13 @@ from rapport.api.access import staff_page
 from rapport.api.strategy import live_matrix, strategy_setup
 from rapport.errors import InvalidInput, RapportError
 from rapport.store.access import access_log, record_access
-from rapport.store.customer360 import customer_360, decide_review_for, search_customers, undo_merge_for
+from rapport.store.customer360 import (
+    customer_360,
+    decide_review_for,
+    hurting_customers,
+    search_customers,
+    undo_merge_for,
+)
 from rapport.store.operations import dead_letter_count, operations, retry_dead_action
 from rapport.strategy.matrix import customers_in_cell
 from rapport.strategy.model import ARCHITECTURES, EXPERIENCES
@@ -90,7 +96,8 @@ def home(request: Request, member: StaffMember = Depends(staff_page(*READERS))) 
             "threats": sum(c["state"] == "threat" for c in cells),
             "dead_letter": dead_letter_count(request.app.state.store),
         }
-    return render(request, "staff_home.html", member=member, headline=headline, **_roles(member))
+    hurting = hurting_customers(request.app.state.store, datetime.now(UTC))
+    return render(request, "staff_home.html", member=member, headline=headline, hurting=hurting, **_roles(member))
 
 
 @router.get("/staff/matrix")

@@ -25,6 +25,7 @@ from rapport.api.app import create_app
 from rapport.customers.linkage.ports import Review
 from rapport.customers.service import merge_history
 from rapport.demo.strategy import demo_setup
+from rapport.store.customer360 import hurting_customers
 from rapport.store.linkage import linkage_store
 from rapport.store.operations import operations
 from rapport.store.store import Store
@@ -150,6 +151,7 @@ def test_home_and_operations_show_the_services_figures(site: Site) -> None:
     site.open(page, "/")
     api = site.api("/v1/strategy/matrix", since=_period())
     assert _figure(page, "", "decisions") == str(sum(c["decisions"] for c in api["cells"]))
+    assert page.locator("#hurting-list li").count() == len(hurting_customers(site.store, datetime.now(UTC)))
     site.open(page, "/staff/operations")
     ops = operations(site.store, datetime.now(UTC))
     assert _figure(page, "", "events") == str(ops["ingestion"]["total"])
@@ -185,6 +187,7 @@ def test_undo_a_merge_from_the_360_page(site: Site) -> None:
     assert page.locator("h1").inner_text().startswith(name)
     site.timings["/staff/customers/{id}"] = _time(site, page, f"/staff/customers/{cid}")
     page.screenshot(path=str(ARTIFACTS / "dashboard-360.png"))
+    assert page.locator("#h-conversations").count() == 1 and page.locator("#h-voice").count() == 1
     page.click(f"tr[data-merge='{merge['id']}'] a:has-text('Undo')")
     assert "Undo merge" in page.locator("h1").inner_text()
     page.fill("#reason", "two different people at one address")

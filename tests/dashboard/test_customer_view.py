@@ -1,5 +1,6 @@
 """The customer 360 and operations read models, on SQLite and PostgreSQL: search by identifier or name, the person
-across divisions, undo a merge (with its audit entry), decide a linkage review, the dead letter and its retry."""
+across divisions, undo a merge (with its audit entry), decide a linkage review, the dead letter and its retry, the
+customer's conversations and voice items, and the customers who are hurting."""
 
 from __future__ import annotations
 
@@ -7,16 +8,25 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from rapport.conversations.service import write_from_me
 from rapport.customers.ingestion import ingest
 from rapport.customers.linkage.ports import Review
 from rapport.errors import InvalidInput, NotFound
 from rapport.respond import outbox
 from rapport.respond.webhooks import HttpTransport, WebhookPolicy, deliver_due
-from rapport.store.customer360 import customer_360, decide_review_for, search_customers, undo_merge_for
+from rapport.store.conversations import SqlConversationStore
+from rapport.store.customer360 import (
+    customer_360,
+    decide_review_for,
+    hurting_customers,
+    search_customers,
+    undo_merge_for,
+)
 from rapport.store.decisions import SqlDecisionStore
 from rapport.store.linkage import linkage_store
 from rapport.store.operations import operations, retry_dead_action
 from rapport.store.store import Store
+from rapport.voice import record_voice_items
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -111,3 +121,39 @@ def test_operations_count_the_dead_letter_and_retry_it(store: Store) -> None:
     assert operations(store, NOW + timedelta(hours=1))["webhooks"]["by_status"] == {"pending": 1}
     with pytest.raises(NotFound):
         retry_dead_action(store, "nope", NOW, "staff:admin@firm")
+
+
+def _said(external_id: str, email: str, text: str, days_ago: float) -> dict[str, object]:
+    at = NOW - timedelta(days=days_ago)
+    return {"source": "tickets", "external_id": external_id, "time": at.isoformat(), "text": text,
+            "identifiers": {"email": email}}  # fmt: skip
+
+
+def test_the_360_shows_conversations_and_voice_and_only_the_hurting_are_listed(store: Store) -> None:
+    _joined(store)
+    anna = search_customers(store, "anna.berg@example.org")[0]["customer_id"]
+    carl = search_customers(store, "carl@example.org")[0]["customer_id"]
+    assert hurting_customers(store, NOW) == []
+    record_voice_items(store, [
+        _said("t-1", "anna.berg@example.org", "My toner arrived broken and support never answered. Awful.", 1),
+        _said("r-1", "carl@example.org", "Great service, the toner came fast. Thank you!", 1),
+        _said("t-0", "carl@example.org", "Terrible, the delivery was late and the box was wet.", 30),  # too old
+    ], now=NOW)  # fmt: skip
+
+    hurting = hurting_customers(store, NOW)
+    assert [h["customer_id"] for h in hurting] == [anna]  # positive, or negative long ago: not hurting
+    assert hurting[0]["name"] == "Anna Bergström" and "broken" in hurting[0]["why"]
+
+    posted = write_from_me(SqlConversationStore.over(store), carl, "Where is my order?", NOW - timedelta(hours=1), None)
+    hurting = hurting_customers(store, NOW)
+    assert [h["customer_id"] for h in hurting] == [carl, anna]  # his open ticket is newer than her complaint
+    assert hurting[0]["why"].startswith("open issue")
+
+    view = customer_360(store, carl, NOW)
+    [conversation] = view["conversations"]
+    assert conversation["id"] == posted.conversation_id and conversation["awaiting_reply"]
+    assert conversation["last"]["body"] == "Where is my order?"
+    said = {v["external_id"]: v["label"] for v in view["voice"]}
+    assert said["r-1"] == "positive" and said["t-0"] == "negative" and posted.message.id in said
+    assert [v["external_id"] for v in view["voice"]][-1] == "t-0"  # newest first
+    assert customer_360(store, anna, NOW)["conversations"] == []
