@@ -45,13 +45,18 @@ class NotLikeThisBody(BaseModel):
     feedback: Literal["too_many", "wrong_channel", "too_much_automation", "not_relevant"]
 
 
-@router.get("/explanations", responses=_ERRORS, summary="Why did I get this? The latest decisions explained")
+@router.get(
+    "/explanations", responses=_ERRORS, summary="Why did I get this? The latest decisions and contacts explained"
+)
 def explanations_route(
     customer_id: str,
     request: Request,
     limit: int = Query(20, ge=1, le=200),
     access: CustomerAccess = Depends(customer_scope(P.READ_DECISIONS)),
 ) -> dict[str, Any]:
+    """Decisions (``explains: decision``) and contacts without a decision of their own (``explains: contact``:
+    automatic-order notices, replies, sign-in links), newest first. A contact's ``not_like_this`` lists the
+    matching settings only (``records_outcome`` is false): there is no decision outcome to record."""
     found = explanations.recent_explanations(decision_store(request), access.customer_id, limit)
     return {"customer_id": access.customer_id, "explanations": [e.to_dict() for e in found]}
 

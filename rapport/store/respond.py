@@ -16,10 +16,13 @@ from sqlalchemy import Connection, Table, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from rapport.customers.profile import ORDER_EVENTS
+from rapport.respond.orders import FULFILMENT_CHANNEL
+from rapport.respond.outbox import CLOSED_STATUSES
 from rapport.store.store import Store
 from rapport.store.tables import (
     audit_log,
     automatic_orders,
+    conversation_messages,
     customers,
     events,
     identifiers,
@@ -242,6 +245,37 @@ class RespondStore(Store):
         if channels is not None:
             query = query.where(outbox_actions.c.channel.in_(list(channels)))
         return self._rows(query.order_by(outbox_actions.c.send_at, outbox_actions.c.id))
+
+    def recent_contacts(self, customer_id: str, limit: int) -> list[dict[str, Any]]:
+        """The customer's latest outbox actions that carry no decision of their own, newest first.
+
+        Left out: actions a decision queued (its explanation covers them), orders handed to the firm's
+        fulfilment (not a contact), and actions withdrawn or dead (they never reached the customer).
+        """
+        query = (
+            select(outbox_actions)
+            .where(
+                outbox_actions.c.customer_id == customer_id,
+                outbox_actions.c.status.not_in(list(CLOSED_STATUSES)),
+                outbox_actions.c.channel != FULFILMENT_CHANNEL,
+                outbox_actions.c.payload["decision_id"].as_string().is_(None),
+            )
+            .order_by(outbox_actions.c.send_at.desc(), outbox_actions.c.id.desc())
+            .limit(limit)
+        )
+        return self._rows(query)
+
+    def answered_message(self, conversation_id: str, before: datetime) -> dict[str, Any] | None:
+        """The customer's latest message in the conversation written before ``before`` (what a reply answers)."""
+        m = conversation_messages.c
+        query = (
+            select(m.id, m.channel, m.occurred_at)
+            .where(m.conversation_id == conversation_id, m.author == "customer", m.recorded_at <= before)
+            .order_by(m.recorded_at.desc(), m.id.desc())
+            .limit(1)
+        )
+        found = self._rows(query)
+        return found[0] if found else None
 
     def claim_action(
         self, action_id: str, statuses: Iterable[str], values: dict[str, Any], audit: dict[str, Any] | None = None

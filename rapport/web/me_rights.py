@@ -1,7 +1,7 @@
 """The customer's rights and voice under /me: "why did I get this?", what Rapport knows, export, erasure, messages.
 
 The pages call the services the API routes call (rapport.api.transparency, rapport.api.conversations): the
-explanations from the decision log, the streamed export, the existing erasure, the one conversation thread.
+explanations of decisions and of contacts without one, the streamed export, the existing erasure, the one conversation thread.
 """
 
 from __future__ import annotations

@@ -10,11 +10,15 @@ import pytest
 from rapport.customers.ingestion import ingest
 from rapport.customers.service import resolve_customer
 from rapport.recognize.need import Need
+from rapport.respond.mandates import MandateTerms
 from rapport.store.decisions import SqlDecisionStore
 from rapport.store.needs import write_needs
 from rapport.store.store import Store
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # a Tuesday, 13:00 in Berlin
+TONER_MANDATE = MandateTerms(
+    "category", "toner", per_order_cap=100.0, monthly_cap=200.0, notice_hours=24, cancel_window_hours=12
+)
 
 
 @pytest.fixture

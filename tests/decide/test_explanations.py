@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from rapport.access.customers import send_sign_in_link
+from rapport.api.access import AppAccess
+from rapport.conversations import service
 from rapport.decide import consent, control, explanations
 from rapport.decide.contact_policy import policy_of
 from rapport.decide.engine import decide
 from rapport.decide.situations import Situation
 from rapport.errors import InvalidInput, NotFound
+from rapport.respond.automatic import cancel_automatic_order, schedule_automatic_order
+from rapport.respond.mandates import create_mandate, revoke_mandate
+from rapport.respond.outbox import acknowledge
+from rapport.respond.scheduler import run_due
+from rapport.store.conversations import SqlConversationStore
 from rapport.store.decisions import SqlDecisionStore
-from tests.decide.conftest import NOW, customer, need, store_needs, toner_order
+from tests.decide.conftest import NOW, TONER_MANDATE, customer, need, store_needs, toner_order
+from tests.respond.conftest import T0, consenting_customer
 
 NEED_DUE = Situation("need_due")
 
@@ -75,3 +86,59 @@ def test_every_reason_the_engine_writes_reads_as_a_sentence() -> None:
         ("no contact consent on sms, push: not those channels", "You have not agreed to be contacted on sms, push"),
     ]:
         assert explanations.plain_reason(reason).startswith(expected)
+
+
+# ----- contacts without a decision of their own -----------------------------------------------------------------
+def test_an_automatic_order_notice_is_explained_from_its_mandate_and_offers_the_settings(
+    decisions: SqlDecisionStore,
+) -> None:
+    cid = consenting_customer(decisions, "notice-why", "app")
+    mandate = create_mandate(decisions, cid, TONER_MANDATE, T0 - timedelta(hours=1))
+    order = schedule_automatic_order(decisions, cid, mandate.id, "TON-305", 2, T0, "toner runs out in 3 days")
+    run_due(decisions, T0)
+    [told] = explanations.recent_explanations(decisions, cid)
+    assert isinstance(told, explanations.ContactExplanation) and told.kind == "notice" and told.at == T0
+    assert told.headline.startswith("We told you about an automatic order: 2 x TON-305 for ")
+    assert "Your mandate for toner (at most 100.00 EUR an order, 200.00 a month) scheduled this order." in told.why
+    assert "You can cancel until 03 Mar 2026, 10:00 UTC; it is not placed before then." in told.why
+    assert told.data_used["mandate"]["id"] == mandate.id and told.data_used["order"]["id"] == order.id
+    assert told.data_used["notice"]["cancel_until"] == "2026-03-03T10:00:00+00:00"
+    settings = {s.kind: s.change for s in told.settings}
+    assert settings["automatic_order"] == {"cancel": order.id}
+    assert settings["mandate"] == {"mandate_id": mandate.id, "revoke": True}
+    assert told.to_dict()["records_outcome"] is False and told.to_dict()["decision_id"] is None
+    with pytest.raises(NotFound):  # no decision, so no outcome to record
+        explanations.not_like_this(decisions, cid, told.action_id, "too_many", T0)
+
+    other = consenting_customer(decisions, "notice-other", "app")
+    assert explanations.recent_explanations(decisions, other) == [], "another customer's contacts are not theirs"
+
+    acknowledge(decisions, cid, told.action_id, T0, "app")  # the app showed it: it reached the customer
+    cancel_automatic_order(decisions, cid, order.id, T0 + timedelta(hours=1))
+    revoke_mandate(decisions, cid, mandate.id, T0 + timedelta(hours=2))
+    [after] = explanations.recent_explanations(decisions, cid)
+    assert after.action_id == told.action_id and after.data_used["status"] == "acknowledged"
+    assert any(w.startswith("It was cancelled") for w in after.why)
+    assert "automatic_order" not in {s.kind for s in after.settings} and "mandate" not in {
+        s.kind for s in after.settings
+    }
+
+
+def test_replies_and_sign_in_links_are_interleaved_with_decisions_newest_first(decisions: SqlDecisionStore) -> None:
+    cid, decision_id = _reminded(decisions, "mixed")
+    inbox = SqlConversationStore.over(decisions)
+    wrote = service.write_from_me(inbox, cid, "Where is my parcel?", NOW + timedelta(hours=1), "k1")
+    service.reply(inbox, wrote.conversation_id, "agent@firm.example", "On its way.", NOW + timedelta(hours=2))
+    access = AppAccess.over(decisions)
+    link, _ = send_sign_in_link(decisions, access.accounts, access.secret, cid, "email", "https://x.example",
+                                NOW + timedelta(hours=3))  # fmt: skip
+    told = explanations.recent_explanations(decisions, cid)
+    assert [e.explains for e in told] == ["contact", "contact", "decision"], "the decision's own reminder once"
+    sign_in, reply, decided = told
+    assert sign_in.headline == "A sign-in link to your pages, on email." and sign_in.action_id == link.id
+    assert "url" not in sign_in.data_used and "sign-in" not in str(sign_in.data_used), "the link is a key"
+    assert reply.headline == "Our reply to your message of 10 Mar 2026, 13:00 UTC."
+    assert reply.data_used["conversation"]["conversation_id"] == wrote.conversation_id
+    assert [s.kind for s in reply.settings] == ["none"]
+    assert decided.decision_id == decision_id
+    assert [e.explains for e in explanations.recent_explanations(decisions, cid, limit=1)] == ["contact"]
