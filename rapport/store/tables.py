@@ -428,3 +428,33 @@ outbox_actions = Table(
     Index("ix_outbox_status_next", "status", "next_attempt_at"),
     Index("ix_outbox_customer_status", "customer_id", "status"),
 )
+
+# ----- Repeat: learning from every turn (issue 9: preference prompts, the nudge bandit) -------------------------
+# What learning asks the customer or suggests to them: "we've switched you back to reminders — keep it?", or an
+# offer of a mandate. Never a grant: answering is the customer's own explicit choice, through the usual routes.
+preference_prompts = Table(
+    "preference_prompts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("prompt_key", String(300), nullable=False, unique=True),
+    Column("customer_id", String(32), nullable=False),
+    Column("category", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),  # confirm_switch_back | offer_mandate
+    Column("message", Text, nullable=False),
+    Column("details", JSONType, nullable=False),
+    Column("status", String(16), nullable=False),  # open | answered | dismissed
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_preference_prompts_customer", "customer_id", "status"),
+)
+
+# The nudge bandit's counts: per arm, for the population (customer_id "*") and for each customer.
+bandit_counts = Table(
+    "bandit_counts",
+    metadata,
+    Column("bandit", String(64), primary_key=True),
+    Column("customer_id", String(32), primary_key=True),
+    Column("arm", String(200), primary_key=True),
+    Column("successes", Float, nullable=False),
+    Column("failures", Float, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,256 @@
+"""Which nudge, on which channel, at what hour: a hierarchical Thompson-sampling bandit over nudge arms.
+
+An arm is (nudge style, channel, local send hour). Each arm's reward is Bernoulli (the nudge was accepted or led to a
+purchase: 1; dismissed, ignored, cancelled or complained about: 0). Strength is shared across customers through a
+population prior and each customer adapts it with their own counts:
+
+    prior(arm)         = Beta(1 + s_pop·w, 1 + f_pop·w),  w = min(1, prior_strength / (s_pop + f_pop))
+    posterior(c, arm)  = Beta(prior.alpha + s_c, prior.beta + f_c)
+
+where (s_pop, f_pop) are the population's counts *without* the customer's own, so a customer's evidence is never
+counted twice, and ``prior_strength`` caps how many of the population's outcomes the prior is worth (a customer's
+own dozen outcomes can outweigh a million others'). This is empirical-Bayes shrinkage of a Beta-Bernoulli model:
+per-customer estimates are pulled towards the population's rate, less so the more the customer has shown.
+
+``choose`` turns Thompson sampling into an explicit distribution so that every decision can log the exact
+probability of the arm it took (what off-policy evaluation needs): the probability that each arm wins a posterior
+draw is estimated from ``draws`` joint draws, mixed with a floor (``explore``: every allowed arm keeps at least that
+share, so logs support any other policy), and the arm is sampled from that mixture. ``propensity`` is that
+mixture's probability of the chosen arm.
+
+Why hand-written rather than a library: mabwiser's ThompsonSampling keeps one Beta per arm (or per
+learning-policy-neighbourhood) and has no population prior shrunk into per-customer counts; vowpalwabbit's
+``--cb_explore_adf`` learns a shared linear model with epsilon/softmax/bag exploration, not Thompson sampling with
+per-customer posteriors, and pays a process-wide model for what is here two counts per arm. The model is a handful
+of numpy lines, O(arms·draws) per decision, with no store round trip once the state is in memory.
+
+Public API (the simulator's "learned policy" uses it in memory; Decide loads it from the store):
+
+- ``Arm(nudge, channel, hour)``, ``Arm.key`` ("reminder|push|09"), ``Arm.parse(key)``;
+  ``default_arms(channels=CHANNELS, nudges=NUDGES, hours=HOURS)``.
+- ``NudgeContext(customer_id, channels=None)``: ``channels`` restricts the arms to those channels (consent).
+- ``NudgeBandit(arms=default_arms(), prior_strength=20.0, explore=0.02, draws=256)``:
+  ``choose(context, rng) -> Choice(arm, propensity, probabilities)``;
+  ``probabilities(context, rng) -> np.ndarray`` (over ``arms``, zero for arms not allowed);
+  ``update(customer_id, arm_or_key, reward)``; ``fit(records)`` with records (customer_id, arm key, reward);
+  ``update_many(customer_ids, arm_indices, rewards)`` and ``choose_many(customer_ids, rng)`` (one Thompson draw
+  per row, vectorised, for the simulator: returns arm indices);
+  ``has_data(customer_id=None)``; ``posterior(customer_id) -> (alpha, beta)`` arrays; ``rows()`` /
+  ``NudgeBandit.from_rows(rows, ...)`` with rows (customer_id or "*" for the population, arm key, successes,
+  failures).
+- ``REWARD``: outcome → reward. Store: ``rapport.store.bandit.save_bandit / load_bandit / add_reward``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rapport.errors import InvalidInput
+
+NAME = "nudge"
+POPULATION = "*"
+NUDGES: tuple[str, ...] = ("reminder", "one_click")
+CHANNELS: tuple[str, ...] = ("push", "email", "sms", "app")
+HOURS: tuple[int, ...] = (9, 13, 18)
+REWARD: dict[str, float] = {
+    "accepted": 1.0,
+    "converted": 1.0,
+    "dismissed": 0.0,
+    "ignored": 0.0,
+    "cancelled": 0.0,
+    "complained": 0.0,
+}
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One way to nudge: the message style, the channel and the hour (customer's local time) it is sent at."""
+
+    nudge: str
+    channel: str
+    hour: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.nudge}|{self.channel}|{self.hour:02d}"
+
+    @classmethod
+    def parse(cls, key: str) -> Arm:
+        parts = key.split("|") if isinstance(key, str) else []
+        if len(parts) != 3 or not parts[2].isdigit() or not 0 <= int(parts[2]) < 24:
+            raise InvalidInput(f"Bandit arm {key!r} is not 'nudge|channel|hour' (e.g. 'reminder|push|09').")
+        return cls(parts[0], parts[1], int(parts[2]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "nudge": self.nudge, "channel": self.channel, "hour": self.hour}
+
+
+def default_arms(
+    channels: Sequence[str] = CHANNELS, nudges: Sequence[str] = NUDGES, hours: Sequence[int] = HOURS
+) -> tuple[Arm, ...]:
+    return tuple(Arm(n, c, h) for n in nudges for c in channels for h in hours)
+
+
+@dataclass(frozen=True)
+class NudgeContext:
+    """Who is nudged and which channels may be used (the consented ones; None: every channel of the arms)."""
+
+    customer_id: str
+    channels: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The arm taken, the probability it had of being taken, and the whole distribution it was drawn from."""
+
+    arm: Arm
+    propensity: float
+    probabilities: np.ndarray = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.arm.to_dict(), "propensity": round(float(self.propensity), 6)}
+
+
+class NudgeBandit:
+    """Counts per arm for the population and for each customer; pure and in memory (see the module docstring)."""
+
+    def __init__(
+        self,
+        arms: Sequence[Arm] | None = None,
+        *,
+        prior_strength: float = 20.0,
+        explore: float = 0.02,
+        draws: int = 256,
+    ) -> None:
+        self.arms: tuple[Arm, ...] = tuple(arms) if arms is not None else default_arms()
+        if not self.arms:
+            raise InvalidInput("A bandit needs at least one arm.")
+        if not 0 <= explore * len(self.arms) <= 1:
+            raise InvalidInput(f"explore={explore} times {len(self.arms)} arms must lie in [0, 1].")
+        self.index = {arm.key: i for i, arm in enumerate(self.arms)}
+        self.prior_strength, self.explore, self.draws = float(prior_strength), float(explore), int(draws)
+        self.population = np.zeros((len(self.arms), 2))  # successes, failures
+        self.customers: dict[str, np.ndarray] = {}
+
+    # ----- learning -------------------------------------------------------------------------------------------
+    def arm_index(self, arm: Arm | str) -> int:
+        key = arm.key if isinstance(arm, Arm) else arm
+        if key not in self.index:
+            raise InvalidInput(f"Bandit arm {key!r} is not one of this bandit's {len(self.arms)} arms.")
+        return self.index[key]
+
+    def update(self, customer_id: str, arm: Arm | str, reward: float) -> None:
+        """Add one outcome (reward in [0, 1]) to the customer's and the population's counts."""
+        if not 0.0 <= reward <= 1.0:
+            raise InvalidInput(f"Reward {reward!r} must lie in [0, 1].")
+        i = self.arm_index(arm)
+        own = self.customers.setdefault(customer_id, np.zeros((len(self.arms), 2)))
+        for counts in (own, self.population):
+            counts[i, 0] += reward
+            counts[i, 1] += 1.0 - reward
+
+    def update_many(self, customer_ids: Sequence[str], arm_indices: np.ndarray, rewards: np.ndarray) -> None:
+        """:meth:`update` for many outcomes at once."""
+        arm_indices, rewards = np.asarray(arm_indices, dtype=int), np.asarray(rewards, dtype=float)
+        np.add.at(self.population[:, 0], arm_indices, rewards)
+        np.add.at(self.population[:, 1], arm_indices, 1.0 - rewards)
+        for cid, i, r in zip(customer_ids, arm_indices.tolist(), rewards.tolist(), strict=True):
+            own = self.customers.setdefault(cid, np.zeros((len(self.arms), 2)))
+            own[i, 0] += r
+            own[i, 1] += 1.0 - r
+
+    def fit(self, records: Iterable[tuple[str, str, float]]) -> NudgeBandit:
+        """Forget everything and learn from (customer_id, arm key, reward) records; returns self."""
+        self.population[:] = 0.0
+        self.customers.clear()
+        for customer_id, key, reward in records:
+            self.update(customer_id, key, reward)
+        return self
+
+    def has_data(self, customer_id: str | None = None) -> bool:
+        """Whether any outcome has been learned (from anyone, or from ``customer_id``)."""
+        if customer_id is None:
+            return bool(self.population.sum() > 0)
+        own = self.customers.get(customer_id)
+        return own is not None and bool(own.sum() > 0)
+
+    # ----- the model ------------------------------------------------------------------------------------------
+    def posterior(self, customer_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """Beta parameters (alpha, beta) per arm for ``customer_id``: the shrunk population prior plus their own."""
+        own = self.customers.get(customer_id)
+        others = self.population if own is None else np.clip(self.population - own, 0.0, None)
+        alpha, beta = self._prior(others)
+        if own is not None:
+            alpha, beta = alpha + own[:, 0], beta + own[:, 1]
+        return alpha, beta
+
+    def _prior(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        total = counts.sum(axis=1)
+        weight = np.minimum(1.0, self.prior_strength / np.maximum(total, 1e-12))
+        return 1.0 + counts[:, 0] * weight, 1.0 + counts[:, 1] * weight
+
+    def allowed(self, channels: Sequence[str] | None) -> np.ndarray:
+        mask = np.ones(len(self.arms), dtype=bool)
+        if channels is not None:
+            mask = np.array([arm.channel in channels for arm in self.arms])
+        return mask
+
+    def probabilities(self, context: NudgeContext, rng: np.random.Generator) -> np.ndarray:
+        """The distribution :meth:`choose` samples from: Thompson win shares mixed with the exploration floor."""
+        mask = self.allowed(context.channels)
+        n = int(mask.sum())
+        if n == 0:
+            raise InvalidInput(f"No bandit arm uses any of the channels {context.channels!r}.")
+        alpha, beta = self.posterior(context.customer_id)
+        draws = rng.beta(alpha[mask], beta[mask], size=(self.draws, n))
+        wins = np.bincount(draws.argmax(axis=1), minlength=n) / self.draws
+        floor = min(self.explore, 1.0 / n)
+        shares = (1.0 - floor * n) * wins + floor
+        probabilities = np.zeros(len(self.arms))
+        probabilities[mask] = shares / shares.sum()
+        return probabilities
+
+    def choose(self, context: NudgeContext, rng: np.random.Generator) -> Choice:
+        """Sample an arm for the context; the choice carries its propensity (its probability of being chosen)."""
+        probabilities = self.probabilities(context, rng)
+        i = int(rng.choice(len(self.arms), p=probabilities))
+        return Choice(self.arms[i], float(probabilities[i]), probabilities)
+
+    def choose_many(self, customer_ids: Sequence[str], rng: np.random.Generator) -> np.ndarray:
+        """One plain Thompson draw per customer, vectorised (no propensities): the arm index for each."""
+        alphas = np.empty((len(customer_ids), len(self.arms)))
+        betas = np.empty_like(alphas)
+        default = self._prior(self.population)
+        for row, cid in enumerate(customer_ids):
+            alphas[row], betas[row] = self.posterior(cid) if cid in self.customers else default
+        return np.asarray(rng.beta(alphas, betas).argmax(axis=1))
+
+    # ----- state ----------------------------------------------------------------------------------------------
+    def rows(self) -> list[tuple[str, str, float, float]]:
+        """(customer_id, or "*" for the population; arm key; successes; failures) for every non-zero count."""
+        found = [(POPULATION, *row) for row in self._rows_of(self.population)]
+        for cid, counts in self.customers.items():
+            found.extend((cid, *row) for row in self._rows_of(counts))
+        return found
+
+    def _rows_of(self, counts: np.ndarray) -> list[tuple[str, float, float]]:
+        return [(arm.key, float(s), float(f)) for arm, (s, f) in zip(self.arms, counts, strict=True) if s or f]
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, str, float, float]], **options: Any) -> NudgeBandit:
+        """A bandit with the stored counts (rows of arms it does not know are skipped: arms may be retired)."""
+        bandit = cls(**options)
+        for customer_id, key, successes, failures in rows:
+            i = bandit.index.get(key)
+            if i is None:
+                continue
+            if customer_id == POPULATION:
+                counts = bandit.population
+            else:
+                counts = bandit.customers.setdefault(customer_id, np.zeros((len(bandit.arms), 2)))
+            counts[i] += (successes, failures)
+        return bandit
