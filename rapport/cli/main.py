@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "rapport.cli.recommend",
     "rapport.cli.link",
     "rapport.cli.decide",
+    "rapport.cli.simulate",
 ]
 
 for _module in COMMAND_MODULES:

@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+import numpy as np
+
 from rapport.decide.control import ANY_CATEGORY, ControlSetting, clear_control_level, set_control_level
 from rapport.decide.outcomes import record_outcome
+from rapport.repeat.bandit import NudgeBandit, NudgeContext, default_arms
 from rapport.repeat.simulator.memory_store import MemoryStore
 
 DEFAULT_HOUR = 9  # local time the fixed policies send at: the firm's usual morning send
@@ -41,6 +44,24 @@ class FirmDefaultTiming:
 
     def update(self, customer: int, channel: str | None, hour: int, reward: float) -> None:
         return None
+
+
+class BanditTiming:
+    """Repeat's nudge bandit (rapport.repeat.bandit): Thompson sampling over (channel, hour), the population's
+    outcomes shrunk into each customer's own; only the channels the customer consented to are drawn from."""
+
+    def __init__(self, consented: Callable[[int], tuple[str, ...]], seed: int) -> None:
+        self.bandit = NudgeBandit(default_arms(nudges=("reminder",)))
+        self.consented = consented
+        self.rng = np.random.default_rng(seed)
+
+    def choose(self, customer: int) -> tuple[str | None, int]:
+        choice = self.bandit.choose(NudgeContext(f"c{customer}", self.consented(customer)), self.rng)
+        return choice.arm.channel, choice.arm.hour
+
+    def update(self, customer: int, channel: str | None, hour: int, reward: float) -> None:
+        if channel is not None:
+            self.bandit.update(f"c{customer}", f"reminder|{channel}|{hour:02d}", reward)
 
 
 class Policy(Protocol):

@@ -19,7 +19,7 @@ from itertools import pairwise
 from statistics import median
 from zoneinfo import ZoneInfo
 
-from rapport.decide.consent import record_consent
+from rapport.decide.consent import CONTACT_CHANNELS, record_consent
 from rapport.decide.engine import DEFAULT_RULES, DecisionRules, decide
 from rapport.decide.situations import Situation
 from rapport.recognize.need import Need
@@ -27,7 +27,6 @@ from rapport.repeat.simulator.memory_store import MemoryStore
 from rapport.repeat.simulator.policies import Policy
 from rapport.repeat.simulator.population import (
     CATEGORIES,
-    CHANNELS,
     HISTORY_ORDERS,
     LEVELS,
     TIMEZONES,
@@ -80,7 +79,9 @@ class YearRun:
         self.churned: set[int] = set()
         self.churned_at: dict[int, float] = {}
         self.zones = [ZoneInfo(z) for z in TIMEZONES]
-        self.rules = {None: DEFAULT_RULES} | {c: replace(DEFAULT_RULES, contact_channels=(c,)) for c in CHANNELS}
+        self.rules = {None: DEFAULT_RULES} | {
+            c: replace(DEFAULT_RULES, contact_channels=(c,)) for c in CONTACT_CHANNELS
+        }
         self.contacts_seen: list[tuple[int, str, datetime]] = []  # (customer, channel, send time): for the tests
         self.keep_contacts = False
 
@@ -188,7 +189,9 @@ class YearRun:
         forecast = self._forecast(i, c, day)
         expected = (forecast.due_at - START).total_seconds() / 86_400
         channel, hour = self.policy.timing.choose(i)
-        self.push(self._local(i, max(day, expected - OUTBOUND_LEAD_DAYS), hour), OUTBOUND, i, c, state.k, (channel,))
+        self.push(
+            self._local(i, max(day, expected - OUTBOUND_LEAD_DAYS), hour), OUTBOUND, i, c, state.k, (channel, hour)
+        )
         self.push(self._local(i, state.due, 10 + (i + state.k) % 10), SELF, i, c, state.k)
         self.push(state.due + WINDOW_LATE, CLOSE, i, c, state.k)
 
@@ -277,7 +280,8 @@ class YearRun:
         elif action.get("outbox_action_id"):
             kind = "offer" if action["type"] == "curated_options" else "nudge"
             send = (datetime.fromisoformat(action["send_at"]) - START).total_seconds() / 86_400
-            self.push(send, DELIVER, i, c, k, (action["outbox_action_id"], decision.id, kind, decision.experience))
+            arm = (action["outbox_action_id"], decision.id, kind, decision.experience, payload[0], payload[1])
+            self.push(send, DELIVER, i, c, k, arm)
 
     def _notice(self, day: float, i: int, c: int, k: int, payload: tuple) -> None:
         """The scheduler's own notice step: a mandatory contact, planned by the contact policy, then the wait."""
@@ -353,8 +357,8 @@ class YearRun:
             outcome = "accepted"
         elif seen and not wanted:
             outcome = "dismissed"
-        if kind != "notice":
-            self.policy.timing.update(i, channel, hour, 1.0 if outcome == "accepted" else 0.0)
+        if kind != "notice" and payload[4] is not None:  # the bandit learns from the arm it chose
+            self.policy.timing.update(i, payload[4], payload[5], 1.0 if outcome == "accepted" else 0.0)
         if outcome:
             self._learn(day, decision_id, outcome, c, experience)
         if not wanted:

@@ -6,6 +6,8 @@ traits); the customers' reactions draw from the same seed. The result is JSON-re
 
 from __future__ import annotations
 
+import multiprocessing
+import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +15,7 @@ from typing import Any
 
 from rapport.errors import InvalidInput
 from rapport.repeat.simulator.intervals import cdnow_intervals, instacart_intervals
-from rapport.repeat.simulator.policies import FixedPolicy, LearnedPolicy, Policy
+from rapport.repeat.simulator.policies import BanditTiming, FixedPolicy, LearnedPolicy, Policy
 from rapport.repeat.simulator.population import LEVELS, Population, Tolerance, draw_population
 from rapport.repeat.simulator.report import advantage, summary
 from rapport.repeat.simulator.run import YearRun
@@ -31,6 +33,7 @@ class SimulationConfig:
     automation_share: float = 0.3
     contact_tolerance: Tolerance = "medium"
     seed: int = 7
+    workers: int = 1  # policies run side by side in this many processes (each policy is one sequential year)
 
     def __post_init__(self) -> None:
         unknown = [p for p in self.policies if p not in POLICIES]
@@ -40,7 +43,7 @@ class SimulationConfig:
             raise InvalidInput(f"days={self.days} must be from 1 to 3660.")
 
 
-def make_policy(name: str, population: Population) -> Policy:
+def make_policy(name: str, population: Population, seed: int = 0) -> Policy:
     """The policy called ``name``; the learned one asks the simulated customer when it must ask."""
     if name in FIXED_LEVELS:
         return FixedPolicy(name, FIXED_LEVELS[name])
@@ -51,7 +54,10 @@ def make_policy(name: str, population: Population) -> Policy:
         i, c = int(customer_id[1:]), [x.name for x in CATEGORIES].index(category)
         return population.level[i, c] == LEVELS.index("do_it_for_me")
 
-    return LearnedPolicy(ask)
+    def consented(i: int) -> tuple[str, ...]:
+        return ("app", "push", "email", "sms") if population.sms[i] else ("app", "push", "email")
+
+    return LearnedPolicy(ask, timing=BanditTiming(consented, seed))
 
 
 def simulate(config: SimulationConfig, progress: Progress | None = None) -> dict[str, Any]:
@@ -60,14 +66,13 @@ def simulate(config: SimulationConfig, progress: Progress | None = None) -> dict
     population = draw_population(
         config.customers, config.seed, config.automation_share, config.contact_tolerance, config.days
     )
-    results: dict[str, dict[str, Any]] = {}
-    seconds: dict[str, float] = {}
-    for name in config.policies:
-        began = time.perf_counter()
-        run = YearRun(population, make_policy(name, population), config.days, config.seed)
-        tally = run.run(None if progress is None else lambda done, name=name: progress(name, done))
-        results[name] = summary(tally, config.customers)
-        seconds[name] = round(time.perf_counter() - began, 2)
+    workers = max(1, min(config.workers, len(config.policies)))
+    if workers == 1:
+        done = [_run_policy(population, config, name, progress) for name in config.policies]
+    else:
+        done = _in_processes(population, config, workers, progress)
+    results = {name: figures for name, figures, _ in sorted(done, key=lambda d: config.policies.index(d[0]))}
+    seconds = {name: took for name, _, took in done}
     return {
         "config": {
             "customers": config.customers,
@@ -75,9 +80,46 @@ def simulate(config: SimulationConfig, progress: Progress | None = None) -> dict
             "automation_share": config.automation_share,
             "contact_tolerance": config.contact_tolerance,
             "seed": config.seed,
+            "workers": workers,
         },
         "intervals": {"instacart": instacart_intervals().summary(), "cdnow": cdnow_intervals().summary()},
         "policies": results,
         "learned_advantage": advantage(results),
         "seconds": {**seconds, "total": round(time.perf_counter() - started, 2)},
     }
+
+
+def _run_policy(
+    population: Population, config: SimulationConfig, name: str, progress: Progress | None
+) -> tuple[str, dict[str, Any], float]:
+    began = time.perf_counter()
+    run = YearRun(population, make_policy(name, population, config.seed), config.days, config.seed)
+    tally = run.run(None if progress is None else lambda done: progress(name, done))
+    return name, summary(tally, config.customers), round(time.perf_counter() - began, 2)
+
+
+_SHARED: dict[str, Any] = {}  # what a forked worker inherits: the population, the config, the progress queue
+
+
+def _worker(name: str) -> tuple[str, dict[str, Any], float]:
+    updates = _SHARED["queue"]
+    return _run_policy(_SHARED["population"], _SHARED["config"], name, lambda n, done: updates.put((n, done)))
+
+
+def _in_processes(
+    population: Population, config: SimulationConfig, workers: int, progress: Progress | None
+) -> list[tuple[str, dict[str, Any], float]]:
+    """One process per policy (forked, so the population is shared, not copied up front)."""
+    context = multiprocessing.get_context("fork")
+    updates = context.Queue()
+    _SHARED.update(population=population, config=config, queue=updates)
+    with context.Pool(workers) as pool:
+        pending = pool.map_async(_worker, config.policies)
+        while not pending.ready() or not updates.empty():
+            try:
+                name, done = updates.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if progress is not None:
+                progress(name, done)
+        return pending.get()
