@@ -16,6 +16,7 @@ TINY = {
     "decide.py": ["--customers", "300", "--requests", "40", "--events", "5"],
     "respond.py": ["--orders", "8"],
     "recognize.py": ["--customers", "2000", "--sections", "synthetic_100k"],
+    "simulate.py": ["--customers", "60", "--days", "30", "--shares", "0.3", "--tolerances", "low", "--seeds", "1"],
 }
 
 
