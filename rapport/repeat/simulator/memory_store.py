@@ -31,8 +31,8 @@ COUNTED = ("scheduled", "notified", "executing", "executed")  # what a mandate's
 IN_FLIGHT = ("scheduled", "notified", "executing")
 CONTACT_MEMORY = timedelta(days=40)  # longer than the widest cap window: older contacts can no longer matter
 # The latest orders kept per customer (the SQL store reads up to 50): a simulated customer buys one usual item per
-# category, so a dozen orders give the same usual order and frequent items as fifty, at a quarter of the reading.
-ORDERS_KEPT = 12
+# category, so eight orders give the same usual order and frequent items as fifty, at a sixth of the reading.
+ORDERS_KEPT = 8
 
 
 @dataclass(slots=True)

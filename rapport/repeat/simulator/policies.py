@@ -19,13 +19,13 @@ import numpy as np
 
 from rapport.decide.control import ANY_CATEGORY, ControlSetting, clear_control_level, set_control_level
 from rapport.decide.outcomes import record_outcome
-from rapport.repeat.bandit import NudgeBandit, NudgeContext, default_arms
+from rapport.repeat.bandit import NudgeBandit, default_arms
 from rapport.repeat.simulator.memory_store import MemoryStore
 
 DEFAULT_HOUR = 9  # local time the fixed policies send at: the firm's usual morning send
 CANCELS_TO_ASK = 3  # cancelled automatic orders in a category before Rapport moves back to reminders, and asks
 
-AskCustomer = Callable[[str, str], bool]  # (customer_id, category) → True if they still want automation
+AskCustomer = Callable[[str, str, datetime], bool]  # (customer_id, category, now) → True: keep automating
 
 
 class ContactTiming(Protocol):
@@ -51,17 +51,27 @@ class BanditTiming:
     outcomes shrunk into each customer's own; only the channels the customer consented to are drawn from."""
 
     def __init__(self, consented: Callable[[int], tuple[str, ...]], seed: int) -> None:
-        self.bandit = NudgeBandit(default_arms(nudges=("reminder",)))
+        self.bandits: dict[
+            tuple[str, ...], NudgeBandit
+        ] = {}  # one per set of consented channels, so that only those arms are ever drawn
         self.consented = consented
         self.rng = np.random.default_rng(seed)
 
+    def _bandit(self, channels: tuple[str, ...]) -> NudgeBandit:
+        if channels not in self.bandits:
+            self.bandits[channels] = NudgeBandit(default_arms(channels=channels, nudges=("reminder",)))
+        return self.bandits[channels]
+
     def choose(self, customer: int) -> tuple[str | None, int]:
-        choice = self.bandit.choose(NudgeContext(f"c{customer}", self.consented(customer)), self.rng)
-        return choice.arm.channel, choice.arm.hour
+        """One Thompson draw (``choose_many``; the propensities of ``choose`` are for logging, which the
+        simulator does not need, and cost 256 draws)."""
+        bandit = self._bandit(self.consented(customer))
+        arm = bandit.arms[int(bandit.choose_many([f"c{customer}"], self.rng)[0])]
+        return arm.channel, arm.hour
 
     def update(self, customer: int, channel: str | None, hour: int, reward: float) -> None:
         if channel is not None:
-            self.bandit.update(f"c{customer}", f"reminder|{channel}|{hour:02d}", reward)
+            self._bandit(self.consented(customer)).update(f"c{customer}", f"reminder|{channel}|{hour:02d}", reward)
 
 
 class Policy(Protocol):
@@ -122,7 +132,7 @@ class LearnedPolicy:
         if len(recent) < CANCELS_TO_ASK or any(o != ("automatic_execution", "cancelled") for o in recent):
             return
         self.asked += 1
-        if self.ask(customer_id, category):
+        if self.ask(customer_id, category, now):
             return
         clear_control_level(store, customer_id, category)
         evidence = {"was": "do_it_for_me", "cancelled": CANCELS_TO_ASK, "asked": True}

@@ -11,14 +11,15 @@ import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from rapport.errors import InvalidInput
 from rapport.repeat.simulator.intervals import cdnow_intervals, instacart_intervals
 from rapport.repeat.simulator.policies import BanditTiming, FixedPolicy, LearnedPolicy, Policy
-from rapport.repeat.simulator.population import LEVELS, Population, Tolerance, draw_population
+from rapport.repeat.simulator.population import CATEGORIES, LEVELS, Population, Tolerance, draw_population
 from rapport.repeat.simulator.report import advantage, summary
-from rapport.repeat.simulator.run import YearRun
+from rapport.repeat.simulator.run import START, YearRun
 
 POLICIES = ("respond_to_desire", "coach", "automate", "learned")
 FIXED_LEVELS = {"respond_to_desire": "i_choose", "coach": "remind_me", "automate": "do_it_for_me"}
@@ -48,11 +49,10 @@ def make_policy(name: str, population: Population, seed: int = 0) -> Policy:
     if name in FIXED_LEVELS:
         return FixedPolicy(name, FIXED_LEVELS[name])
 
-    def ask(customer_id: str, category: str) -> bool:  # the customer answers from their hidden preference
-        from rapport.repeat.simulator.population import CATEGORIES
-
-        i, c = int(customer_id[1:]), [x.name for x in CATEGORIES].index(category)
-        return population.level[i, c] == LEVELS.index("do_it_for_me")
+    def ask(customer_id: str, category: str, now: datetime) -> bool:  # they answer from their hidden preference
+        i = int(customer_id[1:])
+        c = [x.name for x in CATEGORIES].index(category)
+        return population.preference(i, c, (now - START).total_seconds() / 86_400) == LEVELS.index("do_it_for_me")
 
     def consented(i: int) -> tuple[str, ...]:
         return ("app", "push", "email", "sms") if population.sms[i] else ("app", "push", "email")
