@@ -25,7 +25,7 @@ from rapport.repeat.simulator.memory_store import MemoryStore
 from rapport.repeat.simulator.simulation import POLICIES, SimulationConfig, simulate
 
 KEPT = ("needs_met_on_time", "needs_met_on_time_share", "unwanted_contacts_per_customer_year", "auto_cancel_rate")
-KEPT += ("complaints", "churn", "revenue", "decisions")
+KEPT += ("complaints", "churn", "revenue", "decisions", "control_level_accuracy")
 
 
 def baseline_decisions_per_second(n: int = 3000) -> float:

@@ -120,6 +120,18 @@ class YearRun:
             progress(self.days - reported)
         return self.tally
 
+    def level_accuracy(self) -> float:
+        """Share of the remaining customers' categories whose level in force at the end is the one they prefer then
+        (the truth only the simulator knows)."""
+        hits = total = 0
+        for (i, c), _state in self.needs.items():
+            if i in self.churned:
+                continue
+            level, _ = self.store.customer_state(f"c{i}", self.at(self.days), False).control_level(CATEGORIES[c].name)
+            hits += level == LEVELS[self.pop.preference(i, c, float(self.days))]
+            total += 1
+        return round(hits / total, 4) if total else 0.0
+
     def _count_exposure(self) -> None:
         for i in range(self.pop.n):
             end = self.churned_at.get(i, float(self.days))

@@ -95,7 +95,8 @@ def _run_policy(
     began = time.perf_counter()
     run = YearRun(population, make_policy(name, population, config.seed), config.days, config.seed)
     tally = run.run(None if progress is None else lambda done: progress(name, done))
-    return name, summary(tally, config.customers), round(time.perf_counter() - began, 2)
+    figures = {**summary(tally, config.customers), "control_level_accuracy": run.level_accuracy()}
+    return name, figures, round(time.perf_counter() - began, 2)
 
 
 _SHARED: dict[str, Any] = {}  # what a forked worker inherits: the population, the config, the progress queue
