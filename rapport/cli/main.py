@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "rapport.cli.repeat",
     "rapport.cli.staff",
     "rapport.cli.voice",
+    "rapport.cli.simulate",
 ]
 
 for _module in COMMAND_MODULES:

@@ -41,6 +41,7 @@ TINY = {
         "--throughput-items",
         "200",
     ],
+    "simulate.py": ["--customers", "60", "--days", "30", "--shares", "0.3", "--tolerances", "low", "--seeds", "1"],
 }
 
 
