@@ -6,12 +6,9 @@ category, so the simulator can run them in memory and Decide runs the same code 
 1. **Scores** (moved here from rapport.decide.control): each non-automatic experience scores
    (positives + 1) / (weight + 2), negatives weighted (a complaint counts twice, an ignored message half). The level
    in force stays while it scores at least 0.5 or has fewer than ``MIN_EVIDENCE`` outcomes; otherwise learning moves
-   to the best-scoring level, the more cautious on ties. *Ignored is not dismissed*: an ignored nudge may simply not
-   have been seen (wrong channel, wrong hour), which is the nudge bandit's to fix by trying another arm, not a sign
-   the customer wants another level. Ignored nudges therefore count against the level only once they were ignored
-   on ``RETRY_ARMS`` different arms (channel and hour) in the window; until then they are no evidence about the
-   level at all (the bandit counts each as a failure of its arm and moves on). Ignored turns without an arm (an
-   offer, an in-session action) count as before.
+   to the best-scoring level, the more cautious on ties. Each turn carries the nudge
+   bandit's arm it used (``Turn.arm``), so a rule can tell an ignored nudge on one channel and hour from ignoring
+   on many; counting *ignored* only after several arms was tried and measured worse in the simulator (README).
 2. **Stepping back from automation**: a customer on *do it for me* who cancels ``AUTO_CANCELS`` automatic orders in
    the category (since they last chose automation) is moved back to *remind me* — and asked: a
    ``confirm_switch_back`` prompt ("we've switched you back to reminders — keep it?") is stored, queued in the
@@ -57,7 +54,6 @@ NEGATIVE = {"dismissed": 1.0, "ignored": 0.5, "cancelled": 1.0, "complained": 2.
 MIN_EVIDENCE = 3  # outcomes of one experience before learning may move away from it
 LEARNING_WINDOW = 20  # the latest outcomes in the category that learning looks at
 AUTO_CANCELS = 3  # cancelled automatic orders that move a customer back to reminders
-RETRY_ARMS = 3  # different nudge arms ignored before ignoring counts against the level
 OFFER_AFTER = 4  # reminders accepted in a row, for the same item, before a mandate is offered
 PROMPT_CHANNEL = "app"  # questions about the customer's own settings go to the app's preference centre
 
@@ -182,22 +178,14 @@ def scores_of(turns: Sequence[Turn]) -> tuple[dict[str, float], dict[str, int]]:
     positive = dict.fromkeys(LEARNABLE, 0.0)
     weight = dict.fromkeys(LEARNABLE, 0.0)
     counts: dict[str, int] = {}
-    retried = unseen_arms(turns) >= RETRY_ARMS
     for turn in turns:
         level = EXPERIENCE_LEVEL.get(turn.experience)
         if level is None or (turn.outcome not in POSITIVE and turn.outcome not in NEGATIVE):
             continue
-        if turn.outcome == "ignored" and turn.arm is not None and not retried:
-            continue  # perhaps unseen: the bandit tries another channel or hour before the level is doubted
         counts[level] = counts.get(level, 0) + 1
         positive[level] += POSITIVE.get(turn.outcome, 0.0)
         weight[level] += POSITIVE.get(turn.outcome, 0.0) + NEGATIVE.get(turn.outcome, 0.0)
     return {level: (positive[level] + 1) / (weight[level] + 2) for level in LEARNABLE}, counts
-
-
-def unseen_arms(turns: Sequence[Turn]) -> int:
-    """How many different nudge arms (channel and hour) the customer ignored in ``turns``."""
-    return len({t.arm for t in turns if t.outcome == "ignored" and t.arm is not None})
 
 
 # ----- against the store ------------------------------------------------------------------------------------------
