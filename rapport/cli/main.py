@@ -37,6 +37,7 @@ COMMAND_MODULES = [
     "rapport.cli.voice",
     "rapport.cli.stream",
     "rapport.cli.check",
+    "rapport.cli.simulate",
 ]
 
 for _module in COMMAND_MODULES:

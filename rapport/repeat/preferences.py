@@ -6,7 +6,9 @@ category, so the simulator can run them in memory and Decide runs the same code 
 1. **Scores** (moved here from rapport.decide.control): each non-automatic experience scores
    (positives + 1) / (weight + 2), negatives weighted (a complaint counts twice, an ignored message half). The level
    in force stays while it scores at least 0.5 or has fewer than ``MIN_EVIDENCE`` outcomes; otherwise learning moves
-   to the best-scoring level, the more cautious on ties.
+   to the best-scoring level, the more cautious on ties. Each turn carries the nudge
+   bandit's arm it used (``Turn.arm``), so a rule can tell an ignored nudge on one channel and hour from ignoring
+   on many; counting *ignored* only after several arms was tried and measured worse in the simulator (README).
 2. **Stepping back from automation**: a customer on *do it for me* who cancels ``AUTO_CANCELS`` automatic orders in
    the category (since they last chose automation) is moved back to *remind me* — and asked: a
    ``confirm_switch_back`` prompt ("we've switched you back to reminders — keep it?") is stored, queued in the
@@ -18,7 +20,7 @@ Learning never grants anything: it writes learned levels (never *do it for me*) 
 mandate needs the customer to create it, and the automatic-execution consent needs the customer to give it.
 
 API for the simulator (pure, O(window) per call): ``learn(turns, level, source, since=None) -> Learning`` with
-``turns`` newest first as ``Turn(experience, outcome, sku=None, at=None)``; ``Learning.level`` is the new learned
+``turns`` newest first as ``Turn(experience, outcome, sku=None, at=None, decision_id=None, arm=None)``; ``Learning.level`` is the new learned
 level or None, ``Learning.prompt_kind`` is None, "confirm_switch_back" or "offer_mandate", ``Learning.sku``.
 Against the store: ``learn_from_outcome(store, customer_id, category, now) -> Learning``.
 """
@@ -65,6 +67,7 @@ class Turn:
     sku: str | None = None
     at: datetime | None = None  # when the decision was made
     decision_id: str | None = None
+    arm: str | None = None  # the nudge bandit's arm key the decision logged (channel and hour), if any
 
 
 @dataclass(frozen=True)

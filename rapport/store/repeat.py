@@ -37,6 +37,7 @@ class SqlRepeat:
                 decisions.c.need,
                 decisions.c.created_at,
                 decisions.c.id,
+                decisions.c.action,
             )
             .join(decisions, decisions.c.id == decision_outcomes.c.decision_id)
             .where(decision_outcomes.c.customer_id == customer_id, decisions.c.category == category)
@@ -46,8 +47,8 @@ class SqlRepeat:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [
-            Turn(str(experience), str(outcome), (need or {}).get("item"), created, decision_id)
-            for experience, outcome, need, created, decision_id in rows
+            Turn(str(experience), str(outcome), (need or {}).get("item"), created, decision_id, _arm_key(action))
+            for experience, outcome, need, created, decision_id, action in rows
             if experience is not None
         ]
 
@@ -63,8 +64,7 @@ class SqlRepeat:
             found = conn.execute(select(decisions.c.action, count).where(decisions.c.id == decision_id)).first()
         if found is None:
             return None, 0
-        arm = ((found[0] or {}).get("arm") or {}).get("key")
-        return (arm if isinstance(arm, str) else None), int(found[1])
+        return _arm_key(found[0]), int(found[1])
 
     def logged_nudges(self) -> list[LoggedNudge]:
         """Every decision that logged a bandit arm and has an outcome: its arm, propensity and first reward."""
@@ -176,3 +176,9 @@ class SqlRepeat:
                 )
             )
         return records, counted
+
+
+def _arm_key(action: dict[str, Any] | None) -> str | None:
+    """The bandit arm a decision's action logged (None: it used none)."""
+    arm = ((action or {}).get("arm") or {}).get("key")
+    return arm if isinstance(arm, str) else None

@@ -43,6 +43,7 @@ TINY = {
     ],
     "request.py": ["--sections", "latency", "--customers", "200", "--requests", "20"],
     "faults.py": ["--events", "300", "--kills", "2", "--stores", "sqlite,postgresql", "--deadline", "120"],
+    "simulate.py": ["--customers", "60", "--days", "30", "--shares", "0.3", "--tolerances", "low", "--seeds", "1"],
 }
 
 

@@ -1,0 +1,394 @@
+"""One simulated year of one policy: every need, contact, automatic order and reaction, in time order.
+
+Rapport's decision path runs unchanged over a ``MemoryStore``: ``decide`` for each outbound need (touchpoint
+``need_due``) and for each visit the customer makes by themselves (``app_open``), the scheduler's notice step for
+automatic orders, ``cancel_automatic_order`` when the customer cancels, ``record_consent`` and ``revoke_mandate``
+when they leave. What the simulator adds: the clock (an event queue that jumps from one event to the next), the
+needs Rapport recognises (the median of the intervals between the orders it saw, in place of the batch models of
+rapport.recognize), the delivery of outbox actions at their send time, the execution of an automatic order once
+its notice period and cancel window have passed, and the customers' reactions.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from itertools import pairwise
+from statistics import median
+from zoneinfo import ZoneInfo
+
+from rapport.decide.consent import record_consent
+from rapport.decide.engine import DEFAULT_RULES, decide
+from rapport.decide.situations import Situation
+from rapport.recognize.need import Need
+from rapport.repeat.simulator.memory_store import MemoryStore
+from rapport.repeat.simulator.policies import DEFAULT_HOUR, Policy
+from rapport.repeat.simulator.population import (
+    CATEGORIES,
+    HISTORY_ORDERS,
+    LEVELS,
+    TIMEZONES,
+    Population,
+)
+from rapport.repeat.simulator.reactions import (
+    CHURN_MISSED,
+    COMPLAIN_UNWANTED_ORDER,
+    WANTS,
+    WINDOW_EARLY,
+    WINDOW_LATE,
+    Reactions,
+)
+from rapport.repeat.simulator.report import Tally, months_of
+from rapport.respond.automatic import AutomaticOrder, cancel_automatic_order
+from rapport.respond.mandates import Mandate, MandateTerms, create_mandate, revoke_mandate
+from rapport.respond.scheduler import _notify, _refusal
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+OUTBOUND_LEAD_DAYS = 4.0  # Rapport looks at a need this long before it expects it (inside a mandate's lead time)
+DELIVERY_DAYS = DEFAULT_RULES.delivery_days
+OPEN, OUTBOUND, SELF, CLOSE, DELIVER, NOTICE, EXECUTE = range(7)
+Progress = Callable[[float], None]
+
+
+@dataclass(slots=True)
+class NeedState:
+    """The simulator's view of one customer's current need in one category."""
+
+    k: int = -1
+    due: float = 0.0
+    level: int = 0  # the preference for this need, situation included
+    met: bool = False
+    auto: str | None = None  # the automatic order in flight for it
+    decisions: list[str] = field(default_factory=list)
+    bought: list[datetime] = field(default_factory=list)  # the orders with the firm Rapport saw, newest first
+
+
+class YearRun:
+    """Runs ``policy`` over ``population`` for ``days`` days on its own MemoryStore."""
+
+    def __init__(self, population: Population, policy: Policy, days: int, seed: int) -> None:
+        self.pop, self.policy, self.days = population, policy, days
+        self.store = MemoryStore(seed=seed)
+        self.react = Reactions(population, seed)
+        self.tally = Tally(months_of(days))
+        self.queue: list[tuple[float, int, int, int, int, int, tuple]] = []
+        self.seq = 0
+        self.needs: dict[tuple[int, int], NeedState] = {}
+        self.churned: set[int] = set()
+        self.churned_at: dict[int, float] = {}
+        self.zones = [ZoneInfo(z) for z in TIMEZONES]
+        self.contacts_seen: list[tuple[int, str, datetime]] = []  # (customer, channel, send time): for the tests
+        self.keep_contacts = False
+
+    # ----- the clock -------------------------------------------------------------------------------------------
+    def at(self, day: float) -> datetime:
+        return START + timedelta(days=day)
+
+    def push(self, day: float, kind: int, i: int, c: int, k: int, payload: tuple = ()) -> None:
+        if day <= self.days:
+            self.seq += 1
+            heapq.heappush(self.queue, (day, self.seq, kind, i, c, k, payload))
+
+    def run(self, progress: Progress | None = None) -> Tally:
+        for i in range(self.pop.n):
+            self._set_up(i)
+        handlers = {
+            OPEN: self._open,
+            OUTBOUND: self._outbound,
+            SELF: self._self,
+            CLOSE: self._close,
+            DELIVER: self._deliver,
+            NOTICE: self._notice,
+            EXECUTE: self._execute,
+        }
+        reported = 0
+        while self.queue:
+            day, _, kind, i, c, k, payload = heapq.heappop(self.queue)
+            if i in self.churned:
+                continue
+            handlers[kind](day, i, c, k, payload)
+            if progress is not None and int(day) > reported:
+                progress(int(day) - reported)
+                reported = int(day)
+        self._count_exposure()
+        if progress is not None:
+            progress(self.days - reported)
+        return self.tally
+
+    def level_accuracy(self) -> float:
+        """Share of the remaining customers' categories whose level in force at the end is the one they prefer then
+        (the truth only the simulator knows)."""
+        hits = total = 0
+        for (i, c), _state in self.needs.items():
+            if i in self.churned:
+                continue
+            level, _ = self.store.customer_state(f"c{i}", self.at(self.days), False).control_level(CATEGORIES[c].name)
+            hits += level == LEVELS[self.pop.preference(i, c, float(self.days))]
+            total += 1
+        return round(hits / total, 4) if total else 0.0
+
+    def _count_exposure(self) -> None:
+        for i in range(self.pop.n):
+            end = self.churned_at.get(i, float(self.days))
+            for month in range(self.tally.months):
+                lo, hi = month * 365.25 / 12, min((month + 1) * 365.25 / 12, self.days)
+                stay = max(0.0, min(hi, end) - lo)
+                if stay:
+                    self.tally.add("active_customer_days", lo, stay)
+
+    # ----- customers -------------------------------------------------------------------------------------------
+    def _set_up(self, i: int) -> None:
+        pop, store, cid = self.pop, self.store, f"c{i}"
+        store.add_customer(cid, TIMEZONES[pop.timezone[i]])
+        before = self.at(-60.0)
+        purposes = ["personalisation", "contact:app", "contact:push", "contact:email"]
+        purposes += ["contact:sms"] if pop.sms[i] else []
+        purposes += ["automatic_execution"] if pop.mandate[i] else []
+        for purpose in purposes:
+            record_consent(store, cid, purpose, True, "simulator", before)
+        mandated = []
+        for c, category in enumerate(CATEGORIES):
+            if not pop.has[i, c]:
+                continue
+            price = float(pop.price[i, c])
+            gaps = pop.intervals[c][i]
+            due = float(pop.first_due[i, c])
+            state = NeedState(due=due)
+            for j in range(HISTORY_ORDERS, 0, -1):  # the orders before the year: what Rapport knows at first
+                at = self.at(due - float(gaps[-j:].sum()))
+                store.record_order(cid, at, [self._product(category.name, price)])
+                state.bought.insert(0, at)
+            if pop.mandate[i]:
+                terms = MandateTerms("category", category.name, per_order_cap=price * 3, monthly_cap=price * 15)
+                create_mandate(store, cid, terms, before)
+                mandated.append(category.name)
+            self.needs[(i, c)] = state
+            self.push(0.0, OPEN, i, c, 0)
+        self.policy.set_up(store, cid, mandated, before)
+
+    @staticmethod
+    def _product(category: str, price: float) -> dict[str, object]:
+        return {"sku": f"{category}:usual", "quantity": 1, "price": round(price, 2), "category": category}
+
+    def _churn(self, day: float, i: int) -> None:
+        """The customer leaves: they withdraw their consents (Rapport's own path stops what depended on them)."""
+        store, cid, now = self.store, f"c{i}", self.at(day)
+        for consent in list(store.consent_rows(cid)):
+            if consent.granted and consent.purpose != "personalisation":
+                record_consent(store, cid, consent.purpose, False, "simulator:churn", now)
+        for mandate in store.mandates_of(cid, "active"):
+            revoke_mandate(store, cid, mandate["id"], now)
+        self.churned.add(i)
+        self.churned_at[i] = day
+        self.tally.add("churned", day)
+
+    # ----- needs -----------------------------------------------------------------------------------------------
+    def _open(self, day: float, i: int, c: int, k: int, payload: tuple) -> None:
+        """A new need of customer ``i`` in category ``c``: Rapport forecasts it; the customer will run out."""
+        state, pop = self.needs[(i, c)], self.pop
+        state.k += 1
+        if state.k > 0:
+            gaps = pop.intervals[c][i]
+            state.due += float(gaps[(state.k - 1) % len(gaps)])
+        state.met, state.auto, state.decisions = False, None, []
+        base = pop.preference(i, c, state.due)
+        state.level = self.react.situation(base, bool(pop.mandate[i]))
+        forecast = self._forecast(i, c, day)
+        expected = (forecast.due_at - START).total_seconds() / 86_400
+        self.push(self._local(i, max(day, expected - OUTBOUND_LEAD_DAYS), DEFAULT_HOUR), OUTBOUND, i, c, state.k)
+        self.push(self._local(i, state.due, 10 + (i + state.k) % 10), SELF, i, c, state.k)
+        self.push(state.due + WINDOW_LATE, CLOSE, i, c, state.k)
+
+    def _forecast(self, i: int, c: int, day: float) -> Need:
+        """Rapport's need for the category: the median interval between the orders it saw, after the last one."""
+        cid, category = f"c{i}", CATEGORIES[c].name
+        seen = self.needs[(i, c)].bought
+        gaps = [(a - b).total_seconds() / 86_400 for a, b in pairwise(seen)]
+        step = max(median(gaps), 1.0) if gaps else 14.0
+        confidence = min(0.9, 0.35 + 0.12 * len(gaps))
+        due = seen[0] + timedelta(days=step) if seen else self.at(day)
+        now = self.at(day)
+        while due < now - timedelta(days=1):  # not bought with us since: assume they bought elsewhere
+            due += timedelta(days=step)
+            confidence *= 0.8
+        need = Need(
+            cid,
+            f"{category}:usual",
+            category,
+            "replenish",
+            due,
+            round(confidence, 3),
+            {"reason": f"usually every {step:.0f} days", "model": "simulator:median-interval"},
+        )
+        others = [n for n in self.store.customers[cid].needs if n.category != category]
+        self.store.set_needs(cid, [*others, need])
+        return need
+
+    def _local(self, i: int, day: float, hour: int) -> float:
+        """``day`` moved to ``hour`` o'clock in the customer's time zone (never before ``day`` itself)."""
+        zone = self.zones[self.pop.timezone[i]]
+        moment = self.at(day)
+        local = moment.astimezone(zone)
+        target = datetime.combine(local.date(), time(hour), tzinfo=zone)
+        if target < moment:
+            target += timedelta(days=1)
+        return (target.astimezone(UTC) - START).total_seconds() / 86_400
+
+    def _met(self, day: float, i: int, c: int, state: NeedState) -> None:
+        state.met = True
+        category, price = CATEGORIES[c].name, float(self.pop.price[i, c])
+        self.store.record_order(f"c{i}", self.at(day), [self._product(category, price)])
+        state.bought = [self.at(day), *state.bought[:5]]
+        self.tally.add("revenue", day, price)
+        if state.due - WINDOW_EARLY <= day <= state.due + WINDOW_LATE:
+            self.tally.add("needs_met_on_time", state.due)
+
+    def _close(self, day: float, i: int, c: int, k: int, payload: tuple) -> None:
+        state = self.needs[(i, c)]
+        self.tally.add("needs", state.due)
+        if not state.met:
+            self.tally.add("needs_missed", state.due)
+        for decision_id in state.decisions:
+            self.store.forget_decision(decision_id)
+        self.store.drop_settled_orders(f"c{i}")
+        if not state.met and self.react.chance(CHURN_MISSED):
+            self._churn(day, i)
+            return
+        self.push(day, OPEN, i, c, k + 1)
+
+    def _learn(self, day: float, decision_id: str, outcome: str, c: int, experience: str) -> None:
+        if self.store.decision_subject(decision_id) is None:
+            return  # its need is closed and the store let the decision go
+        self.policy.after_outcome(self.store, decision_id, outcome, CATEGORIES[c].name, experience, self.at(day))
+
+    def _decide(self, day: float, i: int, c: int, touchpoint: str):  # type: ignore[no-untyped-def]
+        situation = Situation(touchpoint, category=CATEGORIES[c].name)  # type: ignore[arg-type]
+        decision = decide(self.store, f"c{i}", situation, self.at(day), trigger="event")
+        self.tally.add("decisions", day)
+        if decision.status != "nothing_now":
+            self.needs[(i, c)].decisions.append(decision.id)
+        return decision
+
+    # ----- Rapport's initiative --------------------------------------------------------------------------------
+    def _outbound(self, day: float, i: int, c: int, k: int, payload: tuple) -> None:
+        state = self.needs[(i, c)]
+        if state.k != k or state.met:
+            return
+        decision = self._decide(day, i, c, "need_due")
+        action = decision.action or {}
+        if action.get("type") == "automatic_order":
+            state.auto = action["order_id"]
+            self.tally.add("automatic_orders", day)
+            self.push(day, NOTICE, i, c, k, (action["order_id"], decision.id))
+        elif action.get("outbox_action_id"):
+            kind = "offer" if action["type"] == "curated_options" else "nudge"
+            send = (datetime.fromisoformat(action["send_at"]) - START).total_seconds() / 86_400
+            self.push(send, DELIVER, i, c, k, (action["outbox_action_id"], decision.id, kind, decision.experience))
+
+    def _notice(self, day: float, i: int, c: int, k: int, payload: tuple) -> None:
+        """The scheduler's own notice step: a mandatory contact, planned by the contact policy, then the wait."""
+        order_id, decision_id = payload
+        row = self.store.get_automatic_order(order_id)
+        if row is None or row["status"] != "scheduled":
+            return
+        for step in _notify(self.store, AutomaticOrder.from_row(row), self.at(day), "simulator"):
+            if step.step in ("notified", "notice_deferred"):
+                send = (datetime.fromisoformat(step.detail["send_at"]) - START).total_seconds() / 86_400
+                runs = (datetime.fromisoformat(step.detail["execute_after"]) - START).total_seconds() / 86_400
+                notice = (step.detail["notice_action_id"], decision_id, "notice", "automatic_execution", order_id)
+                self.push(send, DELIVER, i, c, k, notice)
+                self.push(runs, EXECUTE, i, c, k, (order_id, decision_id))
+
+    def _execute(self, day: float, i: int, c: int, k: int, payload: tuple) -> None:
+        """Once notice and cancel window have passed: the order runs (mandate, consent and caps checked again)."""
+        order_id, decision_id = payload
+        row = self.store.get_automatic_order(order_id)
+        if row is None or row["status"] != "notified":
+            return
+        order, now = AutomaticOrder.from_row(row), self.at(day)
+        mandate = Mandate.from_row(self.store.get_mandate(order.mandate_id) or {})
+        refusal = _refusal(self.store, order, mandate, now)  # type: ignore[arg-type]
+        values = {"status": "cancelled", "cancelled_at": now, "cancel_reason": refusal} if refusal else {}
+        self.store.claim_automatic_order(order_id, ["notified"], values or {"status": "executed", "executed_at": now})
+        if refusal:
+            return
+        state = self.needs[(i, c)]
+        if state.auto == order_id:
+            state.auto = None
+        self._learn(day, decision_id, "converted", c, "automatic_execution")
+        if state.k == k and not state.met:
+            self._met(day + DELIVERY_DAYS, i, c, state)
+            if state.level != LEVELS.index("do_it_for_me") and self.react.chance(COMPLAIN_UNWANTED_ORDER):
+                self.tally.add("complaints", day)
+                self._learn(day, decision_id, "complained", c, "automatic_execution")
+        else:
+            self.tally.add("revenue", day, float(self.pop.price[i, c]))  # a second order they did not need
+            if self.react.chance(COMPLAIN_UNWANTED_ORDER):
+                self.tally.add("complaints", day)
+
+    # ----- the customer ----------------------------------------------------------------------------------------
+    def _deliver(self, day: float, i: int, c: int, k: int, payload: tuple) -> None:
+        """An outbox action goes out at its send time; the customer sees it (or not) and reacts."""
+        action_id, decision_id, kind, experience = payload[:4]
+        store, now = self.store, self.at(day)
+        row = store.get_action(action_id)
+        if row is None or row["status"] != "pending":
+            return  # withdrawn before it went out
+        store.claim_action(action_id, ["pending"], {"status": "delivered", "delivered_at": now})
+        channel = row["channel"]
+        if self.keep_contacts:
+            self.contacts_seen.append((i, channel, row["send_at"]))
+        state = self.needs[(i, c)]
+        stale = state.k != k or state.met
+        wanted = kind in WANTS[state.level] and not stale
+        self.tally.add("contacts", day)
+        hour = now.astimezone(self.zones[self.pop.timezone[i]]).hour
+        seen = self.react.seen(i, channel, hour)
+        outcome = "ignored"
+        if kind == "notice":
+            if seen and self.react.cancels(wanted):
+                cancel_automatic_order(store, f"c{i}", payload[4], now, reason="the customer cancelled")
+                self.tally.add("auto_cancelled", day)
+                if state.auto == payload[4]:
+                    state.auto = None
+                outcome = "cancelled"
+            else:
+                outcome = ""
+        elif seen and not stale and day >= state.due - WINDOW_EARLY and self.react.accepts(kind, wanted):
+            self._met(day, i, c, state)
+            outcome = "accepted"
+        elif seen and not wanted:
+            outcome = "dismissed"
+        if outcome:
+            self._learn(day, decision_id, outcome, c, experience)
+        if not wanted:
+            self.tally.add("unwanted_contacts", day)
+            complains, churns = self.react.annoyed(i, day)
+            if complains:
+                self.tally.add("complaints", day)
+                self._learn(day, decision_id, "complained", c, experience)
+            if churns:
+                self._churn(day, i)
+
+    def _self(self, day: float, i: int, c: int, k: int, payload: tuple) -> None:
+        """The need is due: the customer may set out to buy by themselves (a visit: an inbound decision)."""
+        state = self.needs[(i, c)]
+        if state.k != k or state.met:
+            return
+        if state.auto is not None and state.level == LEVELS.index("do_it_for_me"):
+            return  # they wait for the automatic order
+        if not self.react.attempts(i, state.level):
+            return
+        decision = self._decide(day, i, c, "app_open")
+        shown = (decision.action or {}).get("type")
+        if not self.react.buys(shown):
+            return  # they bought elsewhere
+        self._met(day, i, c, state)
+        if decision.status != "nothing_now":
+            self._learn(day, decision.id, "accepted", c, decision.experience or "")
+        if state.auto is not None:  # bought by themselves: they stop the automatic order still pending
+            cancel_automatic_order(self.store, f"c{i}", state.auto, self.at(day), reason="bought it already")
+            self.tally.add("auto_cancelled", day)
+            state.auto = None
