@@ -24,7 +24,7 @@ from rapport.errors import InvalidInput
 Method = Literal["tfidf-nmf", "minilm-kmeans"]
 Embedder = Callable[[Sequence[str]], np.ndarray]
 UNASSIGNED = -1
-# Redaction marks (CFPB's XX/XXXX) and boilerplate carry no topic.
+# Redaction marks (CFPB's runs of capital X) and boilerplate carry no topic.
 _STOP_EXTRA = ["xx", "xxxx", "xxxxxxxx", "xx xx", "xxxx xxxx"]
 
 
