@@ -52,11 +52,12 @@ READERS = roles_for(Permission.READ_CUSTOMER)
 ANALYSTS = roles_for(Permission.READ_AGGREGATES)
 EXPORTERS = roles_for(Permission.EXPORT)
 ADMINS = roles_for(Permission.ADMIN)
+FIXERS = roles_for(Permission.ACT_FOR_CUSTOMER)  # single-customer writes: agents and admins, never analysts
 
 
 def _roles(member: StaffMember) -> dict[str, bool]:
     return {"can_aggregate": allows(member, Permission.READ_AGGREGATES), "can_export": allows(member, Permission.EXPORT),
-            "can_write": allows(member, Permission.ADMIN), "is_admin": allows(member, Permission.ADMIN)}  # fmt: skip
+            "can_write": allows(member, Permission.ACT_FOR_CUSTOMER), "is_admin": allows(member, Permission.ADMIN)}  # fmt: skip
 
 
 def _back(path: str, notice: str) -> RedirectResponse:
@@ -107,7 +108,7 @@ def matrix_page(
     until: str | None = Query(None, max_length=40),
     segment: str | None = Query(None, max_length=100),
     notice: str | None = Query(None, max_length=300),
-    member: StaffMember = Depends(staff_page(*ANALYSTS)),
+    member: StaffMember = Depends(staff_page(*READERS)),
 ) -> Response:
     """The 4 x 5 matrix: every cell with its live figures, openings and rival threats; each cell drills down."""
     begin, end, form = _period(since, until)
@@ -128,7 +129,7 @@ def cell_page(
     since: str | None = Query(None, max_length=40),
     until: str | None = Query(None, max_length=40),
     segment: str | None = Query(None, max_length=100),
-    member: StaffMember = Depends(staff_page(*ANALYSTS)),
+    member: StaffMember = Depends(staff_page(*READERS)),
 ) -> Response:
     """One cell: its figures, its customers and the decisions, orders and automatic orders behind them."""
     if experience not in EXPERIENCES or architecture not in ARCHITECTURES:
@@ -199,7 +200,7 @@ def customer_page(
 
 @router.get("/staff/customers/{customer_id}/merges/{merge_id}/undo")
 def undo_confirm(
-    request: Request, customer_id: str, merge_id: int, member: StaffMember = Depends(staff_page(*ADMINS))
+    request: Request, customer_id: str, merge_id: int, member: StaffMember = Depends(staff_page(*FIXERS))
 ) -> Response:
     """The confirmation step before a merge is undone: what will be split apart, and a reason to give."""
     view = customer_360(request.app.state.store, customer_id, datetime.now(UTC))
@@ -213,7 +214,7 @@ def undo_confirm(
 
 @router.post("/staff/customers/{customer_id}/merges/{merge_id}/undo")
 def undo(
-    request: Request, customer_id: str, merge_id: int, member: StaffMember = Depends(staff_page(*ADMINS)),
+    request: Request, customer_id: str, merge_id: int, member: StaffMember = Depends(staff_page(*FIXERS)),
     _csrf: None = Depends(csrf_protect), reason: str = Form("", max_length=2000),
 ) -> Response:  # fmt: skip
     """Undo the merge (idempotent), with the reason and who did it in the audit log."""
@@ -228,7 +229,7 @@ def undo(
 
 @router.post("/staff/reviews/{review_id}")
 def review(
-    request: Request, review_id: int, member: StaffMember = Depends(staff_page(*ADMINS)),
+    request: Request, review_id: int, member: StaffMember = Depends(staff_page(*FIXERS)),
     _csrf: None = Depends(csrf_protect), decision: str = Form("", max_length=10),
     customer_id: str = Form("", max_length=64), note: str | None = Form(None, max_length=2000),
 ) -> Response:  # fmt: skip
