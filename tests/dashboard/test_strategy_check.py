@@ -4,6 +4,7 @@ found, with its line; `rapport strategy matrix` prints all 20 cells."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from typer.testing import CliRunner
 
 from rapport.cli.main import app
 from rapport.demo.strategy import demo_setup
+from rapport.respond.fulfilment.network import Peer
+from rapport.respond.fulfilment.routing import Fulfiller
 from rapport.store.store import Store
 from rapport.store.strategy import SqlStrategySource
 from rapport.strategy.model import ARCHITECTURES, EXPERIENCES
@@ -100,3 +103,24 @@ def test_the_cli_prints_all_20_cells_and_fails_on_a_broken_strategy(
     assert finding["suggestion"] == "did you mean 'coffee_drinkers'?"
     by_segment = runner.invoke(app, ["strategy", "matrix", "--demo", "--segment", "printer_ownrs", "--database", url])
     assert by_segment.exit_code == 2 and "printer_owners" in by_segment.output
+
+
+def test_peer_to_peer_is_checked_against_the_peers_in_the_fulfilment_file(
+    demo: tuple[Store, dict[str, Any]], tmp_path: Path
+) -> None:
+    store, _ = demo
+    claimed = tmp_path / "strategy.yaml"
+    cell = "  - offering: printer_repair\n    segment: printer_owners\n    experiences: [respond_to_desire]\n"
+    claimed.write_text(DEMO_STRATEGY.read_text().replace(cell + "    architecture: matchmaker", cell + "    architecture: peer_to_peer"))  # fmt: skip
+    setup = demo_setup()
+
+    def errors(peers: tuple[Peer, ...]) -> list[str]:
+        network = replace(setup.fulfiller.network, peers=peers)
+        fulfiller = Fulfiller({**setup.fulfiller.routes, "category:printer_repair": "peer_to_peer"}, network)
+        found = check(StrategySetup(str(claimed), fulfiller, setup.default_control_levels),
+                      SqlStrategySource(store.engine), datetime.now(UTC))  # fmt: skip
+        return [f.message for f in found if f.level == "error" and "peer_to_peer" in f.message]
+
+    assert any("the peer-to-peer network is empty" in m for m in errors(()))
+    assert any("the peer-to-peer network is empty" in m for m in errors((Peer("c-1", categories=("coffee_pods",)),)))
+    assert errors((Peer("c-2", categories=("printer_repair",)),)) == []

@@ -51,7 +51,7 @@ class Provider:
     capacity: int | None = None  # the most units they take in one order
 
     def serves(self, sku: str, category: str | None) -> bool:
-        return sku in self.skus or (category is not None and category in self.categories)
+        return _offers(self.skus, self.categories, sku, category)
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,13 @@ class Peer:
     location: tuple[float, float] | None = None
     price: float = 0.0
     available: bool = True
+
+    def serves(self, sku: str, category: str | None) -> bool:
+        return _offers(self.skus, self.categories, sku, category)
+
+
+def _offers(skus: tuple[str, ...], categories: tuple[str, ...], sku: str, category: str | None) -> bool:
+    return sku in skus or (category is not None and category in categories)
 
 
 @dataclass(frozen=True)
