@@ -59,10 +59,12 @@ def _birth_date(feature: str) -> list[Any]:
     )
     common = " or ".join(f"not ({unknown(left, s, n)} or {unknown(right, s, n)})" for s, n in spans)
     partial = f"({left} like '%-%' or {right} like '%-%') and {agree} and ({common})"
+    # The partial level comes first so that two equal partial dates (1967---- and 1967----) never reach the exact
+    # level; that one stays a plain equality, which Splink needs to see to correct its prior for blocking on dates.
     return [
         cll.NullLevel(feature),
-        cll.CustomLevel(f"{left} = {right} and {left} not like '%-%'", f"Exact match on {feature}", "duckdb"),
         cll.CustomLevel(partial, "known parts agree", "duckdb"),
+        cll.ExactMatchLevel(feature),
         cll.DamerauLevenshteinLevel(feature, 1),
         cll.DamerauLevenshteinLevel(feature, 2),
         cll.ElseLevel(),

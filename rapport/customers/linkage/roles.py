@@ -4,6 +4,8 @@ A role names a kind of personal attribute (given name, surname, date of birth, s
 national id number …). The name proposes a role (in English or German, the usual abbreviations); the content must
 agree with it (a "phone" column of e-mail addresses is an e-mail column). Columns whose names say nothing get a role
 from their content alone when it is unambiguous (e-mail addresses, dates, phone numbers, long unique numbers).
+A birth date split over year, month and day columns becomes one birth date (combine_date_parts). What the user says
+with ``--column`` (see mapping.py) comes before all of this.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
+
+from rapport.errors import InvalidInput
 
 GIVEN_NAME = "given_name"
 SURNAME = "surname"
@@ -244,6 +248,17 @@ _REPLACES: dict[str, set[str]] = {
 }
 
 
+def _check_given(column: str, role: str, values: pd.Series) -> None:
+    """A --column mapping is taken as said unless the column's values can hardly be read as its role at all."""
+    test, _ = _CONTENT[role]
+    if not values.empty and _share(values, test) < 0.5:
+        shown = ", ".join(repr(v) for v in values.head(3))
+        raise InvalidInput(
+            f"--column {role}={column}: most of its values ({shown} …) cannot be read as a {role.replace('_', ' ')}; "
+            "map another column, or ignore=COLUMN to leave it out."
+        )
+
+
 def _single_words(values: pd.Series) -> bool:
     return _share(values, lambda v: " " not in v.strip()) >= 0.9
 
@@ -270,6 +285,7 @@ def recognise_roles(
     for column in map(str, frame.columns):
         if column in named:
             if named[column] != IGNORE:
+                _check_given(column, named[column], _values(frame, column, sample))
                 found.append(ColumnRole(column, named[column], "--column"))
             continue
         if column in exclude:
