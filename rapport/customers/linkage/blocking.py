@@ -92,6 +92,7 @@ def choose_blocking_rules(
     if not chosen:
         raise InvalidInput(
             f"No blocking rule fits: the columns recognised ({', '.join(features) or 'none'}) give no pair of records "
-            "sharing a name, date of birth, postcode, phone or e-mail. Add such columns or check the file."
+            "sharing a name, date of birth, postcode, phone or e-mail. Add such columns, name them with --column "
+            "ROLE=COLUMN (e.g. --column surname=Nachname), or check the file."
         )
     return chosen

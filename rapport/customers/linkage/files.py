@@ -12,6 +12,8 @@ import pandas as pd
 from rapport.errors import InvalidInput
 
 _SNIFF_BYTES = 64 * 1024
+# How R, pandas, SQL dumps and spreadsheets write a missing value; read as missing in every column but the id.
+MISSING_MARKERS = ("NA", "N/A", "n/a", "#N/A", "NaN", "nan", "NULL", "null", "None")
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ def read_people_file(path: Path, id_column: str) -> pd.DataFrame:
     if frame.empty:
         raise InvalidInput(f"{path.name} has a header but no rows; it needs one row per person record.")
     frame = frame.apply(lambda col: col.str.strip())
+    attributes = [c for c in frame.columns if c != id_column]
+    frame[attributes] = frame[attributes].replace(list(MISSING_MARKERS), "")
     ids = frame[id_column]
     if (ids == "").any():
         rows = [int(i) + 2 for i in ids.index[ids == ""][:5]]
