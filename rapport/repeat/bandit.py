@@ -143,6 +143,7 @@ class NudgeBandit:
         self.prior_strength, self.explore, self.draws = float(prior_strength), float(explore), int(draws)
         self.population = np.zeros((len(self.arms), 2))  # successes, failures
         self.customers: dict[str, np.ndarray] = {}
+        self._masks: dict[tuple[str, ...] | None, np.ndarray] = {}  # arms allowed per set of consented channels
         self._learned = False  # any outcome at all (has_data without summing the counts each decision)
 
     # ----- learning -------------------------------------------------------------------------------------------
@@ -211,9 +212,14 @@ class NudgeBandit:
         return alpha, beta
 
     def allowed(self, channels: Sequence[str] | None) -> np.ndarray:
-        mask = np.ones(len(self.arms), dtype=bool)
-        if channels is not None:
-            mask = np.array([arm.channel in channels for arm in self.arms])
+        key = None if channels is None else tuple(channels)
+        mask = self._masks.get(key)
+        if mask is None:
+            mask = np.ones(len(self.arms), dtype=bool)
+            if key is not None:
+                mask = np.array([arm.channel in key for arm in self.arms])
+            mask.setflags(write=False)
+            self._masks[key] = mask
         return mask
 
     def probabilities(self, context: NudgeContext, rng: np.random.Generator | None = None) -> np.ndarray:
