@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import cached_property
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,8 +36,8 @@ class FrequencyCap:
     days: int
     limit: int
 
-    @property
-    def window(self) -> timedelta:
+    @cached_property
+    def window(self) -> timedelta:  # computed once per cap (every contact plan reads it many times)
         return timedelta(days=self.days)
 
     def counts(self, channel: str) -> bool:
@@ -296,10 +297,14 @@ def _full_cap(
     for cap in caps:
         if not cap.counts(channel):
             continue
-        times = [c.at for c in log if cap.counts(c.channel) and at - cap.window < c.at < at + cap.window]
+        window = cap.window
+        low, high = at - window, at + window
+        times = [c.at for c in log if low < c.at < high and cap.counts(c.channel)]
+        if len(times) < cap.limit:  # no window can hold more than all of them: one more still fits
+            continue
         starts = [t for t in times if t <= at] + [at]
-        if any(sum(1 for t in times if begin <= t < begin + cap.window) + 1 > cap.limit for begin in starts):
-            return cap, min((t + cap.window for t in times), default=at + cap.window)
+        if any(sum(1 for t in times if begin <= t < begin + window) + 1 > cap.limit for begin in starts):
+            return cap, min((t + window for t in times), default=at + window)
     return None
 
 
@@ -367,7 +372,8 @@ def fatigue(policy: ContactPolicy, log: list[Contact], now: datetime) -> float:
     """The largest share of any cap used by contacts in its window ending at ``now`` (and those already planned)."""
     worst = 0.0
     for cap in policy.caps:
-        used = sum(1 for c in log if cap.counts(c.channel) and now - cap.window < c.at < now + cap.window)
+        low, high = now - cap.window, now + cap.window
+        used = sum(1 for c in log if low < c.at < high and cap.counts(c.channel))
         worst = max(worst, 1.0 if cap.limit == 0 else min(1.0, used / cap.limit))
     return worst
 

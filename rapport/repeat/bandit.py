@@ -14,23 +14,28 @@ per-customer estimates are pulled towards the population's rate, less so the mor
 
 ``choose`` turns Thompson sampling into an explicit distribution so that every decision can log the exact
 probability of the arm it took (what off-policy evaluation needs): the probability that each arm wins a posterior
-draw is estimated from ``draws`` joint draws, mixed with a floor (``explore``: every allowed arm keeps at least that
-share, so logs support any other policy), and the arm is sampled from that mixture. ``propensity`` is that
-mixture's probability of the chosen arm.
+draw, P(arm i wins) = ∫ f_i(x) Π_{j≠i} F_j(x) dx over the independent Beta posteriors, is computed by quadrature on
+a fixed grid of ``GRID`` points in (0, 1) (each posterior discretised to its mass per cell, ties within a cell
+split evenly; off by about 0.001 from a 200,000-draw Monte Carlo, where 64 draws are off by about 0.06), mixed with
+a floor (``explore``: every allowed arm keeps at least that share, so logs support any other policy), and the arm
+is sampled from that mixture. ``propensity`` is that mixture's probability of the chosen arm. Sampling an arm from
+the exact win probabilities *is* Thompson sampling (it picks each arm with the probability one posterior draw
+would); ``draws > 0`` estimates them from that many joint draws instead, as before.
 
 Why hand-written rather than a library: mabwiser's ThompsonSampling keeps one Beta per arm (or per
 learning-policy-neighbourhood) and has no population prior shrunk into per-customer counts; vowpalwabbit's
 ``--cb_explore_adf`` learns a shared linear model with epsilon/softmax/bag exploration, not Thompson sampling with
 per-customer posteriors, and pays a process-wide model for what is here two counts per arm. The model is a handful
-of numpy lines, O(arms·draws) per decision, with no store round trip once the state is in memory.
+of numpy lines, O(arms·GRID) per decision, with no store round trip once the state is in memory.
 
 Public API (the simulator's "learned policy" uses it in memory; Decide loads it from the store):
 
 - ``Arm(nudge, channel, hour)``, ``Arm.key`` ("reminder|push|09"), ``Arm.parse(key)``;
   ``default_arms(channels=CHANNELS, nudges=NUDGES, hours=HOURS)``.
 - ``NudgeContext(customer_id, channels=None)``: ``channels`` restricts the arms to those channels (consent).
-- ``NudgeBandit(arms=default_arms(), prior_strength=20.0, explore=0.02, draws=64)``:
-  ``choose(context, rng) -> Choice(arm, propensity, probabilities)``;
+- ``NudgeBandit(arms=default_arms(), prior_strength=20.0, explore=0.02, draws=0)``:
+  ``choose(context, rng) -> Choice(arm, propensity, probabilities)``; ``choose_at(context, u)`` with a uniform
+  ``u`` in [0, 1) (Decide derives it from the decision id, so a decision replays);
   ``probabilities(context, rng) -> np.ndarray`` (over ``arms``, zero for arms not allowed);
   ``update(customer_id, arm_or_key, reward)``; ``fit(records)`` with records (customer_id, arm key, reward);
   ``update_many(customer_ids, arm_indices, rewards)`` and ``choose_many(customer_ids, rng)`` (one Thompson draw
@@ -52,6 +57,9 @@ import numpy as np
 from rapport.errors import InvalidInput
 
 NAME = "nudge"
+GRID = 128  # quadrature points for the win probabilities
+_X = (np.arange(GRID) + 0.5) / GRID
+_LOG_X, _LOG_1MX = np.log(_X), np.log1p(-_X)
 POPULATION = "*"
 NUDGES: tuple[str, ...] = ("reminder", "one_click")
 CHANNELS: tuple[str, ...] = ("push", "email", "sms", "app")
@@ -124,7 +132,7 @@ class NudgeBandit:
         *,
         prior_strength: float = 20.0,
         explore: float = 0.02,
-        draws: int = 64,
+        draws: int = 0,
     ) -> None:
         self.arms: tuple[Arm, ...] = tuple(arms) if arms is not None else default_arms()
         if not self.arms:
@@ -135,6 +143,8 @@ class NudgeBandit:
         self.prior_strength, self.explore, self.draws = float(prior_strength), float(explore), int(draws)
         self.population = np.zeros((len(self.arms), 2))  # successes, failures
         self.customers: dict[str, np.ndarray] = {}
+        self._masks: dict[tuple[str, ...] | None, np.ndarray] = {}  # arms allowed per set of consented channels
+        self._learned = False  # any outcome at all (has_data without summing the counts each decision)
 
     # ----- learning -------------------------------------------------------------------------------------------
     def arm_index(self, arm: Arm | str) -> int:
@@ -152,12 +162,14 @@ class NudgeBandit:
         for counts in (own, self.population):
             counts[i, 0] += reward
             counts[i, 1] += 1.0 - reward
+        self._learned = True
 
     def update_many(self, customer_ids: Sequence[str], arm_indices: np.ndarray, rewards: np.ndarray) -> None:
         """:meth:`update` for many outcomes at once."""
         arm_indices, rewards = np.asarray(arm_indices, dtype=int), np.asarray(rewards, dtype=float)
         np.add.at(self.population[:, 0], arm_indices, rewards)
         np.add.at(self.population[:, 1], arm_indices, 1.0 - rewards)
+        self._learned = self._learned or len(arm_indices) > 0
         for cid, i, r in zip(customer_ids, arm_indices.tolist(), rewards.tolist(), strict=True):
             own = self.customers.setdefault(cid, np.zeros((len(self.arms), 2)))
             own[i, 0] += r
@@ -174,7 +186,7 @@ class NudgeBandit:
     def has_data(self, customer_id: str | None = None) -> bool:
         """Whether any outcome has been learned (from anyone, or from ``customer_id``)."""
         if customer_id is None:
-            return bool(self.population.sum() > 0)
+            return self._learned or bool(self.population.sum() > 0)
         own = self.customers.get(customer_id)
         return own is not None and bool(own.sum() > 0)
 
@@ -182,8 +194,13 @@ class NudgeBandit:
     def posterior(self, customer_id: str) -> tuple[np.ndarray, np.ndarray]:
         """Beta parameters (alpha, beta) per arm for ``customer_id``: the shrunk population prior plus their own."""
         own = self.customers.get(customer_id)
-        alpha, beta = self._posteriors(own[None] if own is not None else np.zeros((1, len(self.arms), 2)))
-        return alpha[0], beta[0]
+        others = self.population if own is None else np.clip(self.population - own, 0.0, None)
+        weight = np.minimum(1.0, self.prior_strength / np.maximum(others.sum(axis=1), 1e-12))
+        alpha, beta = 1.0 + others[:, 0] * weight, 1.0 + others[:, 1] * weight
+        if own is not None:
+            alpha += own[:, 0]
+            beta += own[:, 1]
+        return alpha, beta
 
     def _posteriors(self, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(alpha, beta), each (customers, arms), from the customers' own counts (customers, arms, 2)."""
@@ -195,20 +212,31 @@ class NudgeBandit:
         return alpha, beta
 
     def allowed(self, channels: Sequence[str] | None) -> np.ndarray:
-        mask = np.ones(len(self.arms), dtype=bool)
-        if channels is not None:
-            mask = np.array([arm.channel in channels for arm in self.arms])
+        key = None if channels is None else tuple(channels)
+        mask = self._masks.get(key)
+        if mask is None:
+            mask = np.ones(len(self.arms), dtype=bool)
+            if key is not None:
+                mask = np.array([arm.channel in key for arm in self.arms])
+            mask.setflags(write=False)
+            self._masks[key] = mask
         return mask
 
-    def probabilities(self, context: NudgeContext, rng: np.random.Generator) -> np.ndarray:
-        """The distribution :meth:`choose` samples from: Thompson win shares mixed with the exploration floor."""
+    def probabilities(self, context: NudgeContext, rng: np.random.Generator | None = None) -> np.ndarray:
+        """The distribution :meth:`choose` samples from: Thompson win shares mixed with the exploration floor
+        (``rng`` is only used when ``draws > 0``)."""
         mask = self.allowed(context.channels)
         n = int(mask.sum())
         if n == 0:
             raise InvalidInput(f"No bandit arm uses any of the channels {context.channels!r}.")
         alpha, beta = self.posterior(context.customer_id)
-        draws = rng.beta(alpha[mask], beta[mask], size=(self.draws, n))
-        wins = np.bincount(draws.argmax(axis=1), minlength=n) / self.draws
+        if self.draws > 0:
+            if rng is None:
+                raise InvalidInput("A bandit estimating win shares from posterior draws needs a random generator.")
+            draws = rng.beta(alpha[mask], beta[mask], size=(self.draws, n))
+            wins = np.bincount(draws.argmax(axis=1), minlength=n) / self.draws
+        else:
+            wins = win_probabilities(alpha[mask], beta[mask])
         floor = min(self.explore, 1.0 / n)
         shares = (1.0 - floor * n) * wins + floor
         probabilities = np.zeros(len(self.arms))
@@ -218,7 +246,17 @@ class NudgeBandit:
     def choose(self, context: NudgeContext, rng: np.random.Generator) -> Choice:
         """Sample an arm for the context; the choice carries its propensity (its probability of being chosen)."""
         probabilities = self.probabilities(context, rng)
-        i = int(rng.choice(len(self.arms), p=probabilities))
+        return self._pick(probabilities, float(rng.random()))
+
+    def choose_at(self, context: NudgeContext, u: float) -> Choice:
+        """:meth:`choose` with the uniform ``u`` in [0, 1) that picks the arm (exact win shares, no draws)."""
+        return self._pick(self.probabilities(context), u)
+
+    def _pick(self, probabilities: np.ndarray, u: float) -> Choice:
+        cumulative = np.cumsum(probabilities)
+        i = min(int(np.searchsorted(cumulative, u * cumulative[-1], side="right")), len(self.arms) - 1)
+        while probabilities[i] == 0.0:  # u at the very top edge: the last arm with any probability
+            i -= 1
         return Choice(self.arms[i], float(probabilities[i]), probabilities)
 
     def choose_many(self, customer_ids: Sequence[str], rng: np.random.Generator) -> np.ndarray:
@@ -253,3 +291,27 @@ class NudgeBandit:
                 counts = bandit.customers.setdefault(customer_id, np.zeros((len(bandit.arms), 2)))
             counts[i] += (successes, failures)
         return bandit
+
+
+def win_probabilities(alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """P(arm i's draw is the largest) for independent Beta(alpha_i, beta_i), by quadrature on ``GRID`` cells.
+
+    Each posterior becomes its mass per cell (the density at the cell's midpoint, normalised); arm i wins in a cell
+    when every other arm's draw lies below it: Π_{j≠i} (F_j(cell) - w_j(cell)/2), a tie inside the cell split
+    evenly. The products over the other arms are prefix and suffix products, so no division by a tiny F.
+    """
+    log_w = np.multiply.outer(alpha - 1.0, _LOG_X)
+    log_w += np.multiply.outer(beta - 1.0, _LOG_1MX)
+    log_w -= log_w.max(axis=1, keepdims=True)
+    w = np.exp(log_w)
+    w /= w.sum(axis=1, keepdims=True)
+    below = np.cumsum(w, axis=1)
+    below -= 0.5 * w
+    others = np.ones_like(below)
+    if len(alpha) > 1:
+        np.cumprod(below[:-1], axis=0, out=others[1:])
+        suffix = np.ones_like(below)
+        np.cumprod(below[:0:-1], axis=0, out=suffix[-2::-1])
+        others *= suffix
+    p = np.einsum("ij,ij->i", w, others)
+    return p / p.sum()

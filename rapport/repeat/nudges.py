@@ -34,11 +34,23 @@ def decision_rng(decision_id: str) -> np.random.Generator:
     return np.random.default_rng(int(decision_id[:16], 16) if len(decision_id) >= 16 else abs(hash(decision_id)))
 
 
+def decision_uniform(decision_id: str) -> float:
+    """The decision's own uniform in [0, 1) that picks its arm: the same decision id picks the same arm."""
+    digits = decision_id[16:29] if len(decision_id) >= 29 else ""
+    try:
+        return int(digits, 16) / 16**13
+    except ValueError:
+        return float(decision_rng(decision_id).random())
+
+
 def choose_arm(bandit: NudgeBandit, customer_id: str, channels: Sequence[str], decision_id: str) -> Choice | None:
     """The bandit's arm among ``channels``, or None while it has learned nothing or has no arm on them."""
     if not bandit.has_data() or not any(arm.channel in channels for arm in bandit.arms):
         return None
-    return bandit.choose(NudgeContext(customer_id, tuple(channels)), decision_rng(decision_id))
+    context = NudgeContext(customer_id, tuple(channels))
+    if bandit.draws > 0:
+        return bandit.choose(context, decision_rng(decision_id))
+    return bandit.choose_at(context, decision_uniform(decision_id))
 
 
 def send_start(arm: Arm, timezone: str, now: datetime) -> datetime:

@@ -15,6 +15,13 @@ category, so the simulator can run them in memory and Decide runs the same code 
    outbox and shown with the next decisions about the category until the customer chooses a level themselves.
 3. **Offering a mandate**: a customer on *remind me* whose latest ``OFFER_AFTER`` reminders in the category were all
    accepted, for the same item, is *offered* a mandate: an ``offer_mandate`` prompt shown with the next decisions.
+4. **Asking first, and after a demotion**: while the level in force is only the firm's default (nobody chose one,
+   nothing was learned yet), learning asks how the customer wants to be helped in the category (one
+   ``choose_level`` prompt per category, at the first outcome); and when rescoring moves a category to a level that does less for the customer (e.g.
+   from *remind me* to *I choose*, where Rapport no longer reaches out and so would never see evidence to move
+   back), learning asks: a ``choose_level`` prompt ("we've stopped reminding you — was that right? choose how we
+   help") queued and shown like the switch-back question. The customer's answer is an explicit choice, and an
+   explicit choice outranks anything learned.
 
 Learning never grants anything: it writes learned levels (never *do it for me*) and prompts, and nothing else. A
 mandate needs the customer to create it, and the automatic-execution consent needs the customer to give it.
@@ -43,7 +50,8 @@ from rapport.decide.control import (
 )
 from rapport.respond.outbox import OutboxStore, enqueue_action
 
-PromptKind = Literal["confirm_switch_back", "offer_mandate"]
+PromptKind = Literal["confirm_switch_back", "offer_mandate", "choose_level"]
+QUESTIONS = ("confirm_switch_back", "choose_level")  # prompts that ask: queued to the app as a question too
 EXPERIENCE_LEVEL = {
     "respond_to_desire": "i_choose",
     "curated_offering": "show_me_options",
@@ -136,7 +144,13 @@ def learn(turns: Sequence[Turn], level: str, source: str, since: datetime | None
         offer = _mandate_offer(turns)
         if offer is not None:
             return offer
-    return _rescore(turns, level)
+    learning = _rescore(turns, level)
+    if source == "explicit" and learning.prompt_kind == "choose_level":  # they chose: the choice stands, no asking
+        return Learning(learning.level, None, None, learning.evidence)
+    if learning.prompt_kind is None and source == "firm_default":  # nobody chose, nothing learned yet: ask first
+        evidence = {**learning.evidence, "was": level, "since": None, "first": True}
+        return Learning(learning.level, "choose_level", None, evidence)
+    return learning
 
 
 def _mandate_offer(turns: Sequence[Turn]) -> Learning | None:
@@ -169,7 +183,12 @@ def _rescore(turns: Sequence[Turn], current: str) -> Learning:
     if current not in LEARNABLE or counts.get(current, 0) < MIN_EVIDENCE or scores[current] >= 0.5:
         return Learning()
     best = max(LEARNABLE, key=lambda level: (scores[level], -LEARNABLE.index(level)))
-    evidence = {"scores": {k: round(v, 3) for k, v in scores.items()}, "outcomes": counts, "was": current}
+    evidence: dict[str, Any] = {"scores": {k: round(v, 3) for k, v in scores.items()}, "outcomes": counts}
+    evidence["was"] = current
+    if LEARNABLE.index(best) < LEARNABLE.index(current):  # less help than before: ask whether that is right
+        newest = next((t.at for t in turns if t.at is not None), None)
+        evidence["since"] = newest.isoformat() if newest is not None else None
+        return Learning(best, "choose_level", None, evidence)
     return Learning(best, None, None, evidence)
 
 
@@ -200,7 +219,7 @@ def learn_from_outcome(store: PreferenceStore, customer_id: str, category: str, 
         store.put_control_level(setting)
     if learning.prompt_kind is not None:
         stored, created = store.put_prompt(new_prompt(customer_id, category, learning, now))
-        if created and stored.kind == "confirm_switch_back":
+        if created and stored.kind in QUESTIONS:
             payload = {"type": "preference_question", **stored.to_dict()}
             enqueue_action(store, customer_id, "question", PROMPT_CHANNEL, payload, now, f"repeat:prompt:{stored.id}")
     return learning
@@ -237,6 +256,25 @@ def new_prompt(customer_id: str, category: str, learning: Learning, now: datetim
         )
         details: dict[str, Any] = {"switched_to": "remind_me", "was": "do_it_for_me", "cancelled": count}
         details["since"] = learning.evidence.get("since")  # the choice of automation stepped back from
+    elif learning.prompt_kind == "choose_level" and learning.evidence.get("first"):
+        message = (
+            f"How should we help with {category}? Choose: I choose (we never reach out), show me options, or "
+            "remind me. You can change it any time."
+        )
+        details = {"was": learning.evidence.get("was"), "since": None, "choices": list(LEARNABLE)}
+    elif learning.prompt_kind == "choose_level":
+        level, was = learning.level or "i_choose", learning.evidence.get("was", "remind_me")
+        doing = {"i_choose": "reach out to you", "show_me_options": "send you reminders"}.get(level, "do as much")
+        message = (
+            f"Your last answers suggested we should not {doing} about {category}, so we've switched you from "
+            f"'{was}' to '{level}' — was that right? Choose how we help: I choose, show me options, or remind me."
+        )
+        details = {
+            "switched_to": level,
+            "was": was,
+            "since": learning.evidence.get("since"),
+            "choices": list(LEARNABLE),
+        }
     else:
         message = (
             f"You reorder {what} each time we remind you. Would you like us to order it for you? You set the "
@@ -249,7 +287,7 @@ def new_prompt(customer_id: str, category: str, learning: Learning, now: datetim
 
 def prompt_key(customer_id: str, category: str, kind: str, details: dict[str, Any]) -> str:
     """One offer per item, one switch-back question per choice of automation: asking again would teach nothing."""
-    subject = details.get("sku") if kind == "offer_mandate" else details.get("since")
+    subject = details.get("sku") if kind == "offer_mandate" else details.get("since")  # one question per demotion
     raw = f"{customer_id}|{category}|{kind}|{subject}"
     return hashlib.sha256(raw.encode()).hexdigest()
 

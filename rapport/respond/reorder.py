@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from rapport.customers.ingestion import IngestReport
 from rapport.errors import Conflict, InvalidInput, NotFound
@@ -40,12 +40,23 @@ class UsualOrder:
     times_ordered: int
     last_ordered_at: datetime
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "last_ordered_at": self.last_ordered_at.isoformat()}
+    def to_dict(self) -> dict[str, Any]:  # flat fields: no need for dataclasses.asdict's deep copy (a hot path)
+        return {
+            "customer_id": self.customer_id,
+            "sku": self.sku,
+            "quantity": self.quantity,
+            "unit_price": self.unit_price,
+            "currency": self.currency,
+            "category": self.category,
+            "name": self.name,
+            "address_ref": self.address_ref,
+            "payment_ref": self.payment_ref,
+            "times_ordered": self.times_ordered,
+            "last_ordered_at": self.last_ordered_at.isoformat(),
+        }
 
 
-@dataclass(frozen=True)
-class _Line:
+class _Line(NamedTuple):  # a tuple: built for every line of every order read, on the decision's hot path
     at: datetime
     sku: str
     quantity: int
@@ -131,20 +142,29 @@ def _lines(history: list[dict[str, Any]]) -> list[_Line]:
     out = []
     for event in history:
         props = event.get("properties") or {}
-        for product in props.get("products") or []:
-            if not isinstance(product, dict) or not isinstance(product.get("sku"), str):
+        products = props.get("products")
+        if not products:
+            continue
+        address, payment, currency = (
+            _ref(props.get("address_ref")),
+            _ref(props.get("payment_ref")),
+            props.get("currency"),
+        )
+        for product in products:
+            if not isinstance(product, dict) or not isinstance(sku := product.get("sku"), str):
                 continue
+            category, name = product.get("category"), product.get("name")
             out.append(
                 _Line(
-                    at=event["timestamp"],
-                    sku=product["sku"],
-                    quantity=_whole(product.get("quantity")),
-                    price=_amount(product.get("price", product.get("unit_price"))),
-                    currency=str(product.get("currency") or props.get("currency") or "EUR"),
-                    category=product.get("category") if isinstance(product.get("category"), str) else None,
-                    name=product.get("name") if isinstance(product.get("name"), str) else None,
-                    address_ref=_ref(props.get("address_ref")),
-                    payment_ref=_ref(props.get("payment_ref")),
+                    event["timestamp"],
+                    sku,
+                    _whole(product.get("quantity")),
+                    _amount(product.get("price", product.get("unit_price"))),
+                    str(product.get("currency") or currency or "EUR"),
+                    category if isinstance(category, str) else None,
+                    name if isinstance(name, str) else None,
+                    address,
+                    payment,
                 )
             )
     return out

@@ -34,6 +34,24 @@ def test_three_cancels_then_accepted_reminders_in_memory() -> None:
     assert learner.level("c", "toner") == ("remind_me", "learned"), "offered, never granted"
 
 
+def test_learning_asks_first_and_after_a_demotion_and_the_answer_is_the_customers_choice() -> None:
+    from rapport.config import Settings
+
+    learner = Learner(Settings())
+    first = learner.observe("c", "groceries", "coach_behavior", "ignored", "SKU", NOW, "d0")
+    assert first.prompt_kind == "choose_level" and first.level is None, "nobody chose yet: ask how to help"
+    for n in range(1, 4):
+        learner.observe("c", "groceries", "coach_behavior", "dismissed", "SKU", NOW + timedelta(days=n), f"d{n}")
+    assert learner.level("c", "groceries") == ("i_choose", "learned")
+    asked = [p for p in learner.prompts("c") if p.kind == "choose_level"]
+    assert [p.details.get("switched_to") for p in asked] == [None, "i_choose"], "one question first, one on demotion"
+    assert "was that right?" in asked[1].message
+    learner.choose_level("c", "groceries", "remind_me", NOW + timedelta(days=4))  # the customer's answer
+    assert learner.level("c", "groceries") == ("remind_me", "explicit"), "an explicit answer outranks learning"
+    again = learner.observe("c", "groceries", "coach_behavior", "accepted", "SKU", NOW + timedelta(days=5), "d5")
+    assert again.prompt_kind is None, "a customer who chose is not asked again"
+
+
 @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     stream=st.lists(

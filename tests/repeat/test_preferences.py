@@ -95,25 +95,31 @@ def test_a_customer_who_always_accepts_the_reminder_is_offered_a_mandate_never_g
         assert made.experience == "coach_behavior" and made.status in ("act", "deferred"), made.reasons
         record_outcome(decisions, made.id, "accepted", at + timedelta(hours=1))
         record_outcome(decisions, made.id, "converted", at + timedelta(hours=2))
-        assert len(_prompts(decisions, cid)) == (1 if n == OFFER_AFTER - 1 else 0)
-    [prompt] = _prompts(decisions, cid)
-    assert prompt["kind"] == "offer_mandate" and prompt["details"]["sku"] == "TONER-BK-305"
+        offers = [p for p in _prompts(decisions, cid) if p["kind"] == "offer_mandate"]
+        assert len(offers) == (1 if n == OFFER_AFTER - 1 else 0)
+    kinds = sorted(p["kind"] for p in _prompts(decisions, cid))
+    assert kinds == ["choose_level", "offer_mandate"], "asked how to help at the first outcome, then offered"
+    [prompt] = [p for p in _prompts(decisions, cid) if p["kind"] == "offer_mandate"]
+    assert prompt["details"]["sku"] == "TONER-BK-305"
     assert control.control_level(decisions, cid, "toner") == ("remind_me", "firm_default"), "the level stays"
     shown = decide(decisions, cid, APP_OPEN, NOW + timedelta(days=7 * OFFER_AFTER - 7, hours=3))
-    assert shown.action is not None and shown.action["prompts"][0]["kind"] == "offer_mandate"
-    assert "order it for you" in shown.action["prompts"][0]["message"]
+    assert shown.action is not None
+    [offer] = [p for p in shown.action["prompts"] if p["kind"] == "offer_mandate"]
+    assert "order it for you" in offer["message"]
     with decisions.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(mandates)) == 0, "offered, never granted"
-    assert decisions.actions_of(cid, ["pending"], ["app"]) == [], "an offer waits for the customer's visit"
+    queued = [a["payload"].get("kind") for a in decisions.actions_of(cid, ["pending"], ["app"])]
+    assert queued == ["choose_level"], "only the question is queued; an offer waits for the customer's visit"
 
 
 def test_reminders_for_different_items_offer_nothing() -> None:
     turns = [Turn("coach_behavior", "accepted", f"SKU-{n % 2}", decision_id=str(n)) for n in range(OFFER_AFTER)]
-    assert learn(turns, "remind_me", "firm_default").prompt_kind is None
+    assert learn(turns, "remind_me", "firm_default").prompt_kind == "choose_level", "asked how to help, no offer"
+    assert learn(turns, "remind_me", "learned").prompt_kind is None
     same = [Turn("coach_behavior", "accepted", "SKU", decision_id=str(n)) for n in range(OFFER_AFTER)]
     assert learn(same, "remind_me", "firm_default").prompt_kind == "offer_mandate"
     mixed = [*same[:-1], Turn("coach_behavior", "dismissed", "SKU", decision_id="x")]
-    assert learn(mixed, "remind_me", "firm_default").prompt_kind is None
+    assert learn(mixed, "remind_me", "learned").prompt_kind is None
 
 
 TURNS = st.lists(
@@ -130,7 +136,7 @@ TURNS = st.lists(
 def test_pure_learning_never_learns_automation(turns: list[tuple[str, str, str | None]], level: str) -> None:
     learned = learn([Turn(e, o, s, decision_id=str(n)) for n, (e, o, s) in enumerate(turns)], level, "explicit")
     assert learned.level in (None, *control.LEARNABLE)
-    assert learned.prompt_kind in (None, "confirm_switch_back", "offer_mandate")
+    assert learned.prompt_kind in (None, "confirm_switch_back", "offer_mandate", "choose_level")
 
 
 def _counts(store: SqlDecisionStore) -> dict[str, int]:

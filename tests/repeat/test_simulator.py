@@ -110,10 +110,13 @@ def test_a_small_run_reports_every_metric_for_every_policy(tmp_path) -> None:
 
 
 def test_learned_sends_fewer_unwanted_contacts_than_always_coach(runs) -> None:
-    """Learning stops nudging those who choose for themselves (0.6 to 0.7 of coach's unwanted contacts at this
-    size and above). Whether it also meets more needs on time is not asserted: it does not, see README."""
+    """Learning stops nudging those who choose for themselves (0.3 to 0.5 of coach's unwanted contacts at 500
+    customers and above). Whether it also meets more needs on time is not asserted: it does on 9 of 18 grid points
+    and not at this size, see README."""
     from rapport.repeat.simulator.report import summary
 
     coach = summary(runs["coach"].tally, 400)["unwanted_contacts_per_customer_year"]
     learned = summary(runs["learned"].tally, 400)["unwanted_contacts_per_customer_year"]
     assert learned < 0.85 * coach
+    asked = runs["learned"].policy
+    assert asked.asked > 0 and 0 < asked.answered < asked.asked, "questions are put, and only some answered"

@@ -57,6 +57,7 @@ class CustomerRecord:
     actions: dict[str, dict[str, Any]] = field(default_factory=dict)  # idempotency key → action, recent ones
     turns: dict[str, deque[Turn]] = field(default_factory=dict)  # category → the latest turns, newest first
     prompts: dict[str, Prompt] = field(default_factory=dict)  # prompt key → prompt
+    window: tuple[ContactPolicy, timedelta, timedelta] | None = None  # the policy and its contacts_window span
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,9 @@ class _SeededBandit(NudgeBandit):
 
     def choose(self, context: NudgeContext, rng: np.random.Generator) -> Choice:
         return super().choose(context, self.rng)
+
+    def choose_at(self, context: NudgeContext, u: float) -> Choice:
+        return super().choose_at(context, float(self.rng.random()))
 
 
 class _NoOffers:
@@ -164,7 +168,11 @@ class MemoryStore:
         )
         if outbound:
             state.policy = record.policy
-            state.contacts = self.contacts_between(reference, *contacts_window(record.policy, now))  # type: ignore[arg-type]
+            if record.window is None or record.window[0] is not record.policy:
+                before, after = contacts_window(record.policy, now)  # type: ignore[arg-type]
+                record.window = (record.policy, now - before, after - now)
+            _, back, ahead = record.window  # contacts_window's span, read once per contact policy
+            state.contacts = self.contacts_between(reference, now - back, now + ahead)
         return state
 
     def save_decision(

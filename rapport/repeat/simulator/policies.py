@@ -11,8 +11,10 @@ granted a mandate) and every outcome goes through Rapport's own Repeat step (``r
 ``rapport.repeat.turns.learn_from_turn``): the level learned per category (``rapport.repeat.preferences``,
 never towards automation, three cancelled automatic orders step back to reminders and ask) and the nudge bandit's
 counts, from which the decision engine itself picks each nudge's channel and hour. The simulator only plays the
-customer: when learning asks "we've switched you back to reminders — keep it?", the customer answers from their
-hidden preference, by choosing a level themselves (the way a customer answers in the product).
+customer: when learning asks ("we've switched you back to reminders — keep it?", "we've stopped reminding you —
+was that right?") or offers a mandate, the customer may answer, from their hidden preference, by choosing a level
+themselves (and, for an offer, by giving the consent and setting up the mandate themselves), the way a customer
+answers in the product. Learning itself never grants anything.
 """
 
 from __future__ import annotations
@@ -22,14 +24,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from rapport.decide.consent import record_consent
 from rapport.decide.control import ANY_CATEGORY, set_control_level
 from rapport.decide.outcomes import record_outcome
 from rapport.repeat.simulator.memory_store import MemoryStore
+from rapport.respond.mandates import MandateTerms, create_mandate
 
 DEFAULT_HOUR = 9  # local time Rapport looks at an outbound need: the firm's usual morning send
 ANSWER_DELAY = timedelta(minutes=5)  # the customer answers a question after it was asked
 
-AskCustomer = Callable[[str, str, datetime], bool]  # (customer_id, category, now) → True: keep automating
+# (customer_id, category, prompt kind, now) → the level the customer chooses in answer, or None: no answer
+AskCustomer = Callable[[str, str, str, datetime], str | None]
+# (customer_id, category) → the caps of the mandate the customer would set up themselves (per order, per month)
+MandateCaps = Callable[[str, str], tuple[float, float]]
 
 
 class Policy(Protocol):
@@ -63,8 +70,11 @@ class LearnedPolicy:
     """Rapport's learning: control levels and nudge arms from outcomes, automation only where the customer chose it."""
 
     ask: AskCustomer
+    caps: MandateCaps | None = None
     name: str = "learned"
-    asked: int = 0
+    asked: int = 0  # questions and offers learning put to the customers
+    answered: int = 0  # of those, answered by the customer choosing a level (or setting up a mandate) themselves
+    mandates_taken: int = 0
 
     def set_up(self, store: MemoryStore, customer_id: str, mandated: list[str], now: datetime) -> None:
         for category in mandated:  # granting the mandate was the customer's explicit "do it for me"
@@ -75,11 +85,31 @@ class LearnedPolicy:
     ) -> None:
         subject = store.decision_subject(decision_id)
         record_outcome(store, decision_id, outcome, now)  # the Repeat step: the level learned, the bandit's counts
-        if subject is None or outcome != "cancelled" or experience != "automatic_execution":
+        if subject is None:
             return
         customer_id = subject[0]
-        asked = [p for p in store.open_prompts(customer_id, category) if p.kind == "confirm_switch_back"]
-        if any(p.created_at == now for p in asked):  # learning stepped back just now, and asks
+        for prompt in store.open_prompts(customer_id, category):
+            if prompt.created_at != now:  # only what learning asked just now: each prompt is put once
+                continue
             self.asked += 1
-            if self.ask(customer_id, category, now):  # "no, keep ordering for me": the customer's own choice
-                set_control_level(store, customer_id, category, "do_it_for_me", now + ANSWER_DELAY)
+            level = self.ask(customer_id, category, prompt.kind, now)
+            if level is None:
+                continue
+            self.answered += 1
+            at = now + ANSWER_DELAY
+            offer = prompt.kind == "offer_mandate"
+            if offer and not (level == "do_it_for_me" and self._take_mandate(store, customer_id, category, at)):
+                continue
+            set_control_level(store, customer_id, category, level, at)  # the customer's own choice
+
+    def _take_mandate(self, store: MemoryStore, customer_id: str, category: str, at: datetime) -> bool:
+        """The customer accepts the offer: they give the consent and set up the mandate themselves."""
+        if self.caps is None:
+            return False
+        per_order, monthly = self.caps(customer_id, category)
+        if not any(m["status"] == "active" for m in store.mandates_of(customer_id)):
+            record_consent(store, customer_id, "automatic_execution", True, "customer:offer_accepted", at)
+        terms = MandateTerms("category", category, per_order_cap=per_order, monthly_cap=monthly)
+        create_mandate(store, customer_id, terms, at)
+        self.mandates_taken += 1
+        return True

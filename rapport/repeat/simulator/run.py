@@ -12,9 +12,10 @@ its notice period and cancel window have passed, and the customers' reactions.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from statistics import median
 from zoneinfo import ZoneInfo
@@ -79,6 +80,7 @@ class YearRun:
         self.churned: set[int] = set()
         self.churned_at: dict[int, float] = {}
         self.zones = [ZoneInfo(z) for z in TIMEZONES]
+        self.offsets: dict[tuple[int, int], float] = {}
         self.contacts_seen: list[tuple[int, str, datetime]] = []  # (customer, channel, send time): for the tests
         self.keep_contacts = False
 
@@ -228,13 +230,25 @@ class YearRun:
 
     def _local(self, i: int, day: float, hour: int) -> float:
         """``day`` moved to ``hour`` o'clock in the customer's time zone (never before ``day`` itself)."""
-        zone = self.zones[self.pop.timezone[i]]
-        moment = self.at(day)
-        local = moment.astimezone(zone)
-        target = datetime.combine(local.date(), time(hour), tzinfo=zone)
-        if target < moment:
-            target += timedelta(days=1)
-        return (target.astimezone(UTC) - START).total_seconds() / 86_400
+        zone = self.pop.timezone[i]
+        offset = self._offset(zone, day)
+        local = day + offset  # days since START on the customer's wall clock
+        target = math.floor(local) + hour / 24
+        if target < local - 1e-9:  # (a moment already at that hour, up to float rounding, stays)
+            target += 1.0
+        utc = target - offset
+        moved = self._offset(zone, utc)
+        found = target - moved if moved != offset else utc
+        return round(found * 86_400e6) / 86_400e6  # to the microsecond, as a datetime would hold it
+
+    def _offset(self, zone: int, day: float) -> float:
+        """The zone's UTC offset in days at ``day`` (constant within a UTC hour: zones change at whole hours)."""
+        key = (zone, math.floor(day * 24))
+        found = self.offsets.get(key)
+        if found is None:
+            delta = self.at(key[1] / 24).astimezone(self.zones[zone]).utcoffset()
+            found = self.offsets[key] = delta.total_seconds() / 86_400 if delta is not None else 0.0
+        return found
 
     def _met(self, day: float, i: int, c: int, state: NeedState) -> None:
         state.met = True

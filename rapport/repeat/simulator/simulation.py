@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from rapport.repeat.simulator.report import advantage, summary
 from rapport.repeat.simulator.run import START, YearRun
 
 POLICIES = ("respond_to_desire", "coach", "automate", "learned")
+ANSWER_RATE = 0.5  # share of the questions and offers learning puts that a simulated customer answers
 FIXED_LEVELS = {"respond_to_desire": "i_choose", "coach": "remind_me", "automate": "do_it_for_me"}
 Progress = Callable[[str, float], None]  # (policy, simulated days done since the last call)
 
@@ -45,16 +47,32 @@ class SimulationConfig:
 
 
 def make_policy(name: str, population: Population, seed: int = 0) -> Policy:
-    """The policy called ``name``; the learned one asks the simulated customer when it must ask."""
+    """The policy called ``name``; the learned one asks the simulated customer when it must ask.
+
+    The answer model, fixed before any run: a customer answers a question or an offer with probability
+    ``ANSWER_RATE`` (they see it in the app and tap an answer; the others leave it), and the answer is their hidden
+    preferred level that day; an offered mandate is taken only by someone whose preference that day is *do it for
+    me*. The answers draw from their own seeded stream.
+    """
     if name in FIXED_LEVELS:
         return FixedPolicy(name, FIXED_LEVELS[name])
+    names = [x.name for x in CATEGORIES]
+    answers = random.Random(seed * 1_000_003 + 17)
 
-    def ask(customer_id: str, category: str, now: datetime) -> bool:  # they answer from their hidden preference
-        i = int(customer_id[1:])
-        c = [x.name for x in CATEGORIES].index(category)
-        return population.preference(i, c, (now - START).total_seconds() / 86_400) == LEVELS.index("do_it_for_me")
+    def ask(customer_id: str, category: str, kind: str, now: datetime) -> str | None:
+        i, c = int(customer_id[1:]), names.index(category)
+        if answers.random() >= ANSWER_RATE:
+            return None
+        preferred = LEVELS[population.preference(i, c, (now - START).total_seconds() / 86_400)]
+        if kind == "offer_mandate":
+            return preferred if preferred == "do_it_for_me" else None
+        return preferred
 
-    return LearnedPolicy(ask)
+    def caps(customer_id: str, category: str) -> tuple[float, float]:
+        price = float(population.price[int(customer_id[1:]), names.index(category)])
+        return price * 3, price * 15  # the caps every mandate holder of the population set
+
+    return LearnedPolicy(ask, caps)
 
 
 def simulate(config: SimulationConfig, progress: Progress | None = None) -> dict[str, Any]:
@@ -93,6 +111,11 @@ def _run_policy(
     run = YearRun(population, make_policy(name, population, config.seed), config.days, config.seed)
     tally = run.run(None if progress is None else lambda done: progress(name, done))
     figures = {**summary(tally, config.customers), "control_level_accuracy": run.level_accuracy()}
+    if isinstance(run.policy, LearnedPolicy):
+        asked = run.policy
+        figures.update(
+            questions_asked=asked.asked, questions_answered=asked.answered, mandates_taken=asked.mandates_taken
+        )
     return name, figures, round(time.perf_counter() - began, 2)
 
 
