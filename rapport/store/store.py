@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, func, or_, select, text
+from sqlalchemy import Engine, func, or_, select
 
 from rapport.config import Settings, load_settings
 from rapport.customers.identifiers import Identifier
@@ -30,8 +30,6 @@ class Store:
     def __init__(self, settings: Settings | None = None, engine: Engine | None = None):
         self.settings = settings or load_settings()
         self.engine = engine or create_store_engine(self.settings.database_url)
-        self._rows_since_analyze = 0
-        self._rows_at_analyze = 0
 
     @property
     def dialect(self) -> str:
@@ -56,26 +54,8 @@ class Store:
 
     @contextmanager
     def identity_transaction(self) -> Iterator[SqlIdentityTransaction]:
-        with write_transaction(self.engine) as conn:
-            tx = SqlIdentityTransaction(conn)
-            yield tx
-        self._refresh_statistics(tx.rows_written)
-
-    def _refresh_statistics(self, rows: int) -> None:
-        """Keep PostgreSQL's planner statistics in step with a bulk load.
-
-        Autovacuum analyses a table about once a minute; a bulk load grows tables tenfold in that time, and with
-        stale statistics the planner answers ``kind = … AND value = ANY(…)`` by scanning every identifier of a kind.
-        """
-        if self.dialect != "postgresql":
-            return
-        self._rows_since_analyze += rows
-        if self._rows_since_analyze < max(5_000, self._rows_at_analyze // 5):
-            return
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("ANALYZE customers, identifiers, events"))
-        self._rows_at_analyze += self._rows_since_analyze
-        self._rows_since_analyze = 0
+        with write_transaction(self.engine, lookups_by_index=True) as conn:
+            yield SqlIdentityTransaction(conn)
 
     # ----- customers -----------------------------------------------------------------------------------------
     def canonical_id(self, customer_id: str) -> str:
