@@ -26,11 +26,13 @@ from rapport.decide.decision import Decision
 from rapport.decide.outcomes import Outcome
 from rapport.decide.state import CustomerState
 from rapport.errors import NotFound
+from rapport.repeat.preferences import Prompt
 from rapport.store import consents as preference_reads
+from rapport.store.bandit import COUNTS_FOR_ONE, bandit_from
 from rapport.store.consents import SqlPreferences, row_to
 from rapport.store.needs import _need as need_from_row  # the row → Need mapping of the needs table
 from rapport.store.pipeline import Prepared, run_together
-from rapport.store.repeat import SqlRepeat
+from rapport.store.repeat import OPEN_PROMPTS, SqlRepeat
 from rapport.store.respond import RespondStore
 from rapport.store.store import Store
 from rapport.store.tables import (
@@ -73,6 +75,7 @@ _STATE_READS = {
     "control": _of_record(preference_reads._CONTROL),
     "consents": _of_record(preference_reads._CONSENTS),
     "joined": _of_record(preference_reads._JOINED),
+    "prompts": _of_record(OPEN_PROMPTS),
 }
 _PG_ASYNC_COMMIT = Prepared.of(text("SET LOCAL synchronous_commit TO OFF"))
 _PG_INSERT_DECISION = Prepared.of(insert(decisions).values({c.name: bindparam(c.name) for c in decisions.c}))
@@ -93,6 +96,7 @@ _OUTBOUND_READS = {
     "policy": _of_record(preference_reads._POLICY),
     "traits": _of_record(preference_reads._TRAITS),
     "contacts": _of_record(preference_reads._CONTACTS),
+    "bandit": _of_record(COUNTS_FOR_ONE),
 }
 
 
@@ -134,10 +138,12 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
                 consent_rows=(consent_rows := self.consent_rows(canonical, conn)),
                 # only records joined from several customer records can disagree (one query fewer otherwise)
                 joined_at=self.profile_joined_at(canonical, conn) if joined_records(consent_rows) else None,
+                prompts=[row_to(Prompt, row._mapping) for row in conn.execute(OPEN_PROMPTS, {"cid": canonical})],
             )
             if outbound:
                 state.policy = self.contact_policy(canonical, conn)
                 state.contacts = self.contacts_between(canonical, *contacts_window(state.policy, now), conn)
+                state.bandit = bandit_from([row._mapping for row in conn.execute(COUNTS_FOR_ONE, {"cid": canonical})])
         return state
 
     def _pipelined_state(self, conn: Connection, reference: str, now: datetime, outbound: bool) -> CustomerState | None:
@@ -159,8 +165,10 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
             control_rows=[row_to(ControlSetting, row) for row in found["control"]],
             consent_rows=consent_rows,
             joined_at=next(iter(found["joined"][0].values())) if joined_records(consent_rows) else None,
+            prompts=[row_to(Prompt, row) for row in found["prompts"]],
         )
         if outbound:
+            state.bandit = bandit_from(found["bandit"])
             own = dict(found["policy"][0]["policy"]) if found["policy"] else {}
             zone = None if own.get("timezone") else _zone(found["traits"])
             state.policy = policy = policy_from(self.settings, own, zone)
