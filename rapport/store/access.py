@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from rapport.access.principals import Principal, ServerKey, describe
 from rapport.errors import NotFound, Unauthorized
+from rapport.store.engine import reading
 from rapport.store.keys import ApiKey, _hash, create_key, list_keys
 from rapport.store.pipeline import Prepared, run_together
 from rapport.store.tables import (
@@ -116,7 +117,7 @@ def authenticate_key(engine: Engine, plaintext: str, now: datetime | None = None
         .outerjoin(api_key_rotations, api_key_rotations.c.key_id == api_keys.c.id)
         .where(api_keys.c.key_hash == _hash(plaintext))
     )
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(query).first()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("The API key is unknown or revoked; create one with `rapport keys create --scope …`.")

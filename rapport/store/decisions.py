@@ -30,6 +30,7 @@ from rapport.repeat.preferences import Prompt
 from rapport.store import consents as preference_reads
 from rapport.store.bandit import COUNTS_FOR_ONE, bandit_from
 from rapport.store.consents import SqlPreferences, row_to
+from rapport.store.engine import reading
 from rapport.store.needs import _need as need_from_row  # the row → Need mapping of the needs table
 from rapport.store.pipeline import Prepared, run_together
 from rapport.store.repeat import OPEN_PROMPTS, SqlRepeat
@@ -122,7 +123,7 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
                 state = self._pipelined_state(conn, reference, now, outbound)
             if state is not None:
                 return state
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = conn.execute(_PROFILE_NEEDS, {"id": reference}).all()
             if rows:  # a record id: the profile and its needs in one round trip
                 canonical = rows[0].profile_id
@@ -223,7 +224,7 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
                 self.insert_contact_on(conn, decision.customer_id, contact, key)
 
     def get_decision(self, decision_id: str) -> Decision:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
         if row is None:
             raise NotFound(f"No decision {decision_id!r}; use the decision_id that POST /v1/decide returned.")
@@ -237,14 +238,14 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
             .order_by(decisions.c.created_at.desc(), decisions.c.id)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [_decision(row._mapping) for row in conn.execute(query)]
 
     # ----- outcomes ------------------------------------------------------------------------------------------
     def decision_subject(self, decision_id: str) -> tuple[str, str | None] | None:
         """The customer and the category a logged decision was about (None for an unknown decision)."""
         query = select(decisions.c.customer_id, decisions.c.category).where(decisions.c.id == decision_id)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             found = conn.execute(query).first()
         return None if found is None else (str(found[0]), found[1])
 
@@ -269,14 +270,14 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
             .where(decision_outcomes.c.decision_id == decision_id)
             .order_by(decision_outcomes.c.id)
         )
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [row_to(Outcome, row._mapping) for row in conn.execute(query)]
 
     def _outcome(self, decision_id: str, outcome: str) -> Outcome | None:
         query = select(decision_outcomes).where(
             decision_outcomes.c.decision_id == decision_id, decision_outcomes.c.outcome == outcome
         )
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(query).first()
         return None if row is None else row_to(Outcome, row._mapping)
 
@@ -289,7 +290,7 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
         )
         counts: Counter[str] = Counter()
         last: dict[str, datetime] = {}
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             for timestamp, properties in conn.execute(query):
                 for product in (properties or {}).get("products") or []:
                     sku = product.get("sku") if isinstance(product, dict) else None
@@ -309,7 +310,7 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
             .order_by(events.c.id.desc())
             .limit(n)
         )
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
 

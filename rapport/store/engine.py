@@ -98,6 +98,17 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def reading(engine: Engine) -> Connection:
+    """A connection for reads, outside any transaction on PostgreSQL (autocommit).
+
+    Inside one, every read costs a second round trip for its ROLLBACK when the connection goes back to the pool,
+    and that ROLLBACK also drops the statements psycopg prepared on the connection. SQLite reads are in-process
+    and keep their deferred transaction.
+    """
+    conn = engine.connect()
+    return conn.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else conn
+
+
 @contextmanager
 def write_transaction(engine: Engine, *, lookups_by_index: bool = False) -> Iterator[Connection]:
     """A transaction holding the store's write lock until it commits or rolls back.

@@ -17,7 +17,7 @@ from rapport.errors import NotFound
 from rapport.recognize.need import Need
 from rapport.store import needs as needs_store
 from rapport.store.bulk import fetch_rows, read_rows
-from rapport.store.engine import create_store_engine, write_transaction
+from rapport.store.engine import create_store_engine, reading, write_transaction
 from rapport.store.identity import SqlIdentityTransaction, merge_from_row
 from rapport.store.tables import customers, events, identifiers, merges
 
@@ -62,14 +62,14 @@ class Store:
     # ----- customers -----------------------------------------------------------------------------------------
     def canonical_id(self, customer_id: str) -> str:
         """The id of the profile a customer record belongs to now (merged records redirect to the survivor)."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             found = conn.scalar(select(customers.c.canonical_id).where(customers.c.id == customer_id))
         if found is None:
             raise NotFound(f"No customer {customer_id!r}; look one up by e-mail with `rapport customer show EMAIL`.")
         return str(found)
 
     def customer_by_identifier(self, identifier: Identifier) -> str:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             query = (
                 select(customers.c.canonical_id)
                 .join(identifiers, identifiers.c.customer_id == customers.c.id)
