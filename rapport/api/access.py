@@ -23,7 +23,7 @@ from rapport.access.sessions import SessionKind, session_principal
 from rapport.api.auth import key_from_header
 from rapport.customers.service import resolve_customer, unknown_customer
 from rapport.errors import Forbidden, NotFound, RapportError, Unauthorized
-from rapport.store.access import SqlAccessStore, authenticate_key, record_access
+from rapport.store.access import SqlAccessStore, authenticate_key, record_access, record_read_of_record
 from rapport.store.store import Store
 
 STAFF_COOKIE = "rapport_staff"
@@ -174,14 +174,15 @@ def require(permission: Permission) -> Callable[[Request], Awaitable[Principal]]
     return _mark(dependency, permission=permission, scoped=False)
 
 
-def customer_scope(permission: Permission) -> Callable[[Request], CustomerAccess]:
+def customer_scope(permission: Permission) -> Callable[[Request], Awaitable[CustomerAccess]]:
     """A dependency for routes about one customer: ``{customer_id}`` in the path (an id or any identifier).
 
     A customer session reaching another customer gets the 404 an unknown id gets, word for word, so the answer
     does not tell whether the other id exists. Reads (GET) by staff or a server key go to the access log.
+    It runs on the event loop, as ``require`` does: a look-up and one insert cost less than the hop to a thread.
     """
 
-    def dependency(request: Request) -> CustomerAccess:
+    async def dependency(request: Request) -> CustomerAccess:
         principal = current_principal(request)
         reference = str(request.path_params.get("customer_id", ""))
         store = request.app.state.store
@@ -192,11 +193,17 @@ def customer_scope(permission: Permission) -> Callable[[Request], CustomerAccess
             return CustomerAccess(principal, canonical)
         if not allows(principal, permission):
             raise _refuse(principal, permission)
+        if request.method != "GET":
+            return CustomerAccess(principal, resolve_customer(store, reference))
+        route = request.scope.get("route")
+        what = f"{request.method} {getattr(route, 'path', request.url.path)}"
+        now = datetime.now(UTC)
+        # a record id (the common case): its profile found and the read logged in one statement
+        found = record_read_of_record(store.engine, reference, principal, what, now)
+        if found is not None:
+            return CustomerAccess(principal, found)
         canonical = resolve_customer(store, reference)
-        if request.method == "GET":
-            route = request.scope.get("route")
-            what = f"{request.method} {getattr(route, 'path', request.url.path)}"
-            record_access(store.engine, canonical, principal, what, datetime.now(UTC))
+        record_access(store.engine, canonical, principal, what, now)
         return CustomerAccess(principal, canonical)
 
     dependency.__name__ = f"customer_scope_{permission.value}"

@@ -56,8 +56,7 @@ async def profile(
 
     On the event loop, as the decision is: a few indexed reads cost less than the hop to a worker thread.
     """
-    store = request.app.state.store
-    found = profile_of(store, store.canonical_id(customer_id)).to_dict(events_limit=events)
+    found = profile_of(request.app.state.store, _key.customer_id).to_dict(events_limit=events)
     return Response(orjson.dumps(found), media_type="application/json")
 
 

@@ -11,7 +11,6 @@ from pydantic import BaseModel
 from rapport.access.permissions import Permission as P
 from rapport.api.access import CustomerAccess, customer_scope
 from rapport.api.decide import decision_store
-from rapport.customers.service import resolve_customer
 from rapport.decide.consent import withheld_categories
 from rapport.request.constraints import OfferConstraints
 from rapport.request.offers import MAX_OFFERS, Offer, offer_list
@@ -56,7 +55,7 @@ async def offers(
     category they withdrew: ``personalisation:<category>``).
     """
     store = decision_store(request)
-    canonical = resolve_customer(store, customer_id)
+    canonical = _key.customer_id  # the profile customer_scope resolved
     withheld = withheld_categories(store, canonical, datetime.now(UTC))
     rules = OfferConstraints(min_price=min_price, max_price=max_price, withheld_categories=withheld or frozenset())
     found = offer_list(store, canonical, k, need, rules)

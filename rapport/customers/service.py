@@ -45,14 +45,8 @@ def get_profile(store: CustomerReader, reference: str) -> Profile:
 
 def profile_of(store: CustomerReader, customer_id: str) -> Profile:
     """The unified profile of the profile id ``customer_id`` (already resolved)."""
-    records = store.members(customer_id)
-    return build_profile(
-        customer_id,
-        records,
-        store.identifier_rows(records),
-        store.event_rows(records),
-        store.settings.source_precedence,
-    )
+    records, identifier_rows, event_rows = store.profile_rows(customer_id)
+    return build_profile(customer_id, records, identifier_rows, event_rows, store.settings.source_precedence)
 
 
 def merge_history(store: CustomerReader, reference: str) -> list[dict[str, Any]]:

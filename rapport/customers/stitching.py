@@ -54,9 +54,16 @@ class BatchStitcher:
 
     # ----- lookups -------------------------------------------------------------------------------------------
     def preload(self, events: Iterable[Event]) -> None:
-        """Read every identifier of the batch and the profiles they point to, in two queries."""
+        """Read every identifier of the batch, then the profiles of the events that may join or grow one.
+
+        An event whose identifiers all name one stored record, none of them shared (most events of a running
+        firm: a track or page call under a known id), needs neither its profile's root nor its limited
+        identifiers: ``resolve`` returns that record. Only the other events' records are read, in two queries;
+        anything a resolution needs beyond them is still read when it is needed.
+        """
+        batch = list(events)
         wanted: set[Identifier] = set()
-        for event in events:
+        for event in batch:
             wanted.update(event.identifiers)
             if event.type == "alias":
                 wanted.update(_alias_candidates(event))
@@ -65,11 +72,29 @@ class BatchStitcher:
             self.owner[identifier] = record.customer_id
             if record.shared:
                 self.shared.add(identifier)
-        self._load_canon(set(self.owner.values()))
-        canonicals = {self.canonical(c) for c in self.owner.values()}
+        involved: set[str] = set()
+        for event in batch:
+            if event.type != "alias" and self._one_record(event.identifiers) is not None:
+                continue
+            involved.update(self.owner[i] for i in [*event.identifiers, *_alias_candidates(event)] if i in self.owner)
+        if not involved:
+            return
+        self._load_canon(involved)
+        canonicals = {self.canonical(c) for c in involved}
         found = self.tx.unique_identifiers(canonicals, tuple(self.settings.kind_limits))
         for canonical in canonicals:
             self._anchors[canonical] = set(found.get(canonical, set()))
+
+    def _one_record(self, identifiers: list[Identifier]) -> str | None:
+        """The record every one of these identifiers names, when they all name the same one and none is shared."""
+        owner, shared = self.owner, self.shared
+        found: str | None = None
+        for identifier in identifiers:
+            record = owner.get(identifier)
+            if record is None or identifier in shared or (found is not None and record != found):
+                return None
+            found = record
+        return found
 
     def _load_canon(self, customer_ids: set[str]) -> None:
         missing = [c for c in customer_ids if c not in self._canon]
@@ -107,6 +132,9 @@ class BatchStitcher:
         """
         if event.type == "alias":
             return self._resolve_alias(event)
+        same = self._one_record(event.identifiers)
+        if same is not None:  # known identifiers of one record: nothing to attach, nothing to merge
+            return same
         ordered = sorted(event.identifiers, key=self.rank)
         if not any(i in self.owner for i in ordered):  # a new person (most messages of a growing store): no merge
             return self._attach(ordered, self._new_customer(event.timestamp))

@@ -71,7 +71,11 @@ def attach_prompts(store: ExperienceStore, state: CustomerState, draft: _Draft) 
     if draft.action is None or need is None or need.kind == "issue":
         return
     category = need.category or need.item or "default"
-    prompts = pending_prompts(store.open_prompts(state.customer_id, category), state.control_rows, category)
+    if state.prompts is None:
+        open_prompts = store.open_prompts(state.customer_id, category)
+    else:
+        open_prompts = [prompt for prompt in state.prompts if prompt.category == category]
+    prompts = pending_prompts(open_prompts, state.control_rows, category)
     if prompts:
         draft.action["prompts"] = [prompt.to_dict() for prompt in prompts]
         draft.reasons.append("asks the customer: " + " | ".join(prompt.message for prompt in prompts))
@@ -262,8 +266,8 @@ class _Step:
             return
         choice = None
         if kind == "nudge":
-            choice = nudges.choose_arm(self.store.nudge_bandit(self.customer_id), self.customer_id, allowed,
-                                       self.decision_id)  # fmt: skip
+            bandit = self.state.bandit if self.state.bandit is not None else self.store.nudge_bandit(self.customer_id)
+            choice = nudges.choose_arm(bandit, self.customer_id, allowed, self.decision_id)
         start = nudges.send_start(choice.arm, policy.timezone, self.now) if choice else self.now
         if choice is not None:
             draft.versions["bandit"] = nudges.BANDIT_VERSION

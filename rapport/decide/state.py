@@ -30,6 +30,9 @@ class CustomerState:
     joined_at: datetime | None = None  # when the profile's records were last joined (consents: stricter wins)
     policy: ContactPolicy | None = None
     contacts: list[Contact] = field(default_factory=list)
+    # Read with the state when the store can (None: the decision asks the store when it needs them):
+    prompts: list[Any] | None = None  # the profile's open preference prompts (rapport.repeat.preferences.Prompt)
+    bandit: Any | None = None  # outbound: the nudge bandit's counts, the population's and the customer's
     _consents: dict[str, bool] | None = None
 
     def control_level(self, category: str) -> tuple[str, str]:

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, String, bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from rapport.access.principals import Principal, ServerKey, describe
 from rapport.errors import NotFound, Unauthorized
+from rapport.store.engine import reading
 from rapport.store.keys import ApiKey, _hash, create_key, list_keys
+from rapport.store.pipeline import Prepared, run_together
 from rapport.store.tables import (
     access_log_entries,
     access_secrets,
@@ -21,6 +23,7 @@ from rapport.store.tables import (
     access_tokens,
     api_key_rotations,
     api_keys,
+    customers,
     staff_accounts,
 )
 
@@ -61,6 +64,42 @@ def record_access(engine: Engine, customer_id: str, principal: Principal, what: 
         )
 
 
+_LOG_COLUMNS = ("at", "principal_kind", "principal_id", "principal_name", "what")
+# The read of a record's profile and its access-log entry in one statement: the log names the profile id.
+_LOG_READ_OF_RECORD = (
+    insert(access_log_entries)
+    .from_select(
+        ["customer_id", *_LOG_COLUMNS],
+        select(
+            customers.c.canonical_id,
+            *(bindparam(n, type_=access_log_entries.c[n].type) for n in _LOG_COLUMNS),
+        ).where(customers.c.id == bindparam("ref", type_=String())),
+    )
+    .returning(access_log_entries.c.customer_id)
+)
+_PG_ASYNC_COMMIT = Prepared.of(text("SET LOCAL synchronous_commit TO OFF"))
+_PG_LOG_READ_OF_RECORD = Prepared.of(_LOG_READ_OF_RECORD)
+
+
+def record_read_of_record(engine: Engine, reference: str, principal: Principal, what: str, at: datetime) -> str | None:
+    """The profile id of the customer record ``reference``, with this read of it written to the access log.
+
+    One statement finds the profile and logs the read; on PostgreSQL it goes out in one round trip with its
+    commit, which does not wait for the WAL flush (a crash may lose the last fraction of a second of entries, as
+    it may of decisions without an outbox action). None, and nothing logged, when ``reference`` is no record id.
+    """
+    kind, principal_id, name = describe(principal)
+    values = {"ref": reference, "at": at, "principal_kind": kind, "principal_id": principal_id,
+              "principal_name": name[:400], "what": what[:400]}  # fmt: skip
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            found = run_together(conn, [(_PG_ASYNC_COMMIT, {}), (_PG_LOG_READ_OF_RECORD, values)], commit=True)[1]
+        return str(found[0]["customer_id"]) if found else None
+    with engine.begin() as conn:
+        logged = conn.execute(_LOG_READ_OF_RECORD, values).scalar()
+    return None if logged is None else str(logged)
+
+
 def access_log(engine: Engine, customer_id: str, limit: int = 500) -> list[AccessRecord]:
     """The latest reads of ``customer_id``'s data, newest first."""
     table = access_log_entries
@@ -78,7 +117,7 @@ def authenticate_key(engine: Engine, plaintext: str, now: datetime | None = None
         .outerjoin(api_key_rotations, api_key_rotations.c.key_id == api_keys.c.id)
         .where(api_keys.c.key_hash == _hash(plaintext))
     )
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(query).first()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("The API key is unknown or revoked; create one with `rapport keys create --scope …`.")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, or_, select
+from sqlalchemy import Connection, Engine, String, bindparam, delete, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -16,6 +16,17 @@ from rapport.repeat.bandit import NAME, POPULATION, NudgeBandit
 from rapport.store.tables import bandit_counts
 
 _UPSERT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
+_COUNTS = select(bandit_counts.c.customer_id, bandit_counts.c.arm, bandit_counts.c.successes, bandit_counts.c.failures)
+# What one decision reads (with the customer's state, rapport.store.decisions): the population's and ``cid``'s counts.
+COUNTS_FOR_ONE = _COUNTS.where(
+    bandit_counts.c.bandit == NAME,
+    or_(bandit_counts.c.customer_id == POPULATION, bandit_counts.c.customer_id == bindparam("cid", type_=String())),
+)
+
+
+def bandit_from(rows: list[dict[str, Any]]) -> NudgeBandit:
+    """The bandit of ``COUNTS_FOR_ONE``'s rows as mappings."""
+    return NudgeBandit.from_rows([(r["customer_id"], r["arm"], r["successes"], r["failures"]) for r in rows])
 
 
 def save_bandit(engine: Engine, bandit: NudgeBandit, now: datetime, name: str = NAME) -> int:
@@ -35,10 +46,7 @@ def load_bandit(
     engine: Engine | Connection, customer_id: str | None = None, name: str = NAME, **options: Any
 ) -> NudgeBandit:
     """The stored bandit: every count, or only the population's and ``customer_id``'s (what one decision needs)."""
-    query = select(
-        bandit_counts.c.customer_id, bandit_counts.c.arm, bandit_counts.c.successes, bandit_counts.c.failures
-    )
-    query = query.where(bandit_counts.c.bandit == name)
+    query = _COUNTS.where(bandit_counts.c.bandit == name)
     if customer_id is not None:
         query = query.where(or_(bandit_counts.c.customer_id == POPULATION, bandit_counts.c.customer_id == customer_id))
     if isinstance(engine, Connection):

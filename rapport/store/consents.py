@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from rapport.decide.consent import Consent
 from rapport.decide.contact_policy import Contact, ContactPolicy, policy_from
 from rapport.decide.control import ControlSetting
+from rapport.store.engine import reading
 from rapport.store.tables import (
     consents,
     contact_log,
@@ -77,7 +78,7 @@ class SqlPreferences:
         if conn is not None:
             yield conn
             return
-        with self.engine.connect() as opened:
+        with reading(self.engine) as opened:
             yield opened
 
     # ----- consents -------------------------------------------------------------------------------------------

@@ -26,11 +26,14 @@ from rapport.decide.decision import Decision
 from rapport.decide.outcomes import Outcome
 from rapport.decide.state import CustomerState
 from rapport.errors import NotFound
+from rapport.repeat.preferences import Prompt
 from rapport.store import consents as preference_reads
+from rapport.store.bandit import COUNTS_FOR_ONE, bandit_from
 from rapport.store.consents import SqlPreferences, row_to
+from rapport.store.engine import reading
 from rapport.store.needs import _need as need_from_row  # the row → Need mapping of the needs table
 from rapport.store.pipeline import Prepared, run_together
-from rapport.store.repeat import SqlRepeat
+from rapport.store.repeat import OPEN_PROMPTS, SqlRepeat
 from rapport.store.respond import RespondStore
 from rapport.store.store import Store
 from rapport.store.tables import (
@@ -73,6 +76,7 @@ _STATE_READS = {
     "control": _of_record(preference_reads._CONTROL),
     "consents": _of_record(preference_reads._CONSENTS),
     "joined": _of_record(preference_reads._JOINED),
+    "prompts": _of_record(OPEN_PROMPTS),
 }
 _PG_ASYNC_COMMIT = Prepared.of(text("SET LOCAL synchronous_commit TO OFF"))
 _PG_INSERT_DECISION = Prepared.of(insert(decisions).values({c.name: bindparam(c.name) for c in decisions.c}))
@@ -93,6 +97,7 @@ _OUTBOUND_READS = {
     "policy": _of_record(preference_reads._POLICY),
     "traits": _of_record(preference_reads._TRAITS),
     "contacts": _of_record(preference_reads._CONTACTS),
+    "bandit": _of_record(COUNTS_FOR_ONE),
 }
 
 
@@ -118,7 +123,7 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
                 state = self._pipelined_state(conn, reference, now, outbound)
             if state is not None:
                 return state
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = conn.execute(_PROFILE_NEEDS, {"id": reference}).all()
             if rows:  # a record id: the profile and its needs in one round trip
                 canonical = rows[0].profile_id
@@ -134,10 +139,12 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
                 consent_rows=(consent_rows := self.consent_rows(canonical, conn)),
                 # only records joined from several customer records can disagree (one query fewer otherwise)
                 joined_at=self.profile_joined_at(canonical, conn) if joined_records(consent_rows) else None,
+                prompts=[row_to(Prompt, row._mapping) for row in conn.execute(OPEN_PROMPTS, {"cid": canonical})],
             )
             if outbound:
                 state.policy = self.contact_policy(canonical, conn)
                 state.contacts = self.contacts_between(canonical, *contacts_window(state.policy, now), conn)
+                state.bandit = bandit_from([row._mapping for row in conn.execute(COUNTS_FOR_ONE, {"cid": canonical})])
         return state
 
     def _pipelined_state(self, conn: Connection, reference: str, now: datetime, outbound: bool) -> CustomerState | None:
@@ -159,8 +166,10 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
             control_rows=[row_to(ControlSetting, row) for row in found["control"]],
             consent_rows=consent_rows,
             joined_at=next(iter(found["joined"][0].values())) if joined_records(consent_rows) else None,
+            prompts=[row_to(Prompt, row) for row in found["prompts"]],
         )
         if outbound:
+            state.bandit = bandit_from(found["bandit"])
             own = dict(found["policy"][0]["policy"]) if found["policy"] else {}
             zone = None if own.get("timezone") else _zone(found["traits"])
             state.policy = policy = policy_from(self.settings, own, zone)
@@ -215,7 +224,7 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
                 self.insert_contact_on(conn, decision.customer_id, contact, key)
 
     def get_decision(self, decision_id: str) -> Decision:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
         if row is None:
             raise NotFound(f"No decision {decision_id!r}; use the decision_id that POST /v1/decide returned.")
@@ -229,14 +238,14 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
             .order_by(decisions.c.created_at.desc(), decisions.c.id)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [_decision(row._mapping) for row in conn.execute(query)]
 
     # ----- outcomes ------------------------------------------------------------------------------------------
     def decision_subject(self, decision_id: str) -> tuple[str, str | None] | None:
         """The customer and the category a logged decision was about (None for an unknown decision)."""
         query = select(decisions.c.customer_id, decisions.c.category).where(decisions.c.id == decision_id)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             found = conn.execute(query).first()
         return None if found is None else (str(found[0]), found[1])
 
@@ -261,14 +270,14 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
             .where(decision_outcomes.c.decision_id == decision_id)
             .order_by(decision_outcomes.c.id)
         )
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [row_to(Outcome, row._mapping) for row in conn.execute(query)]
 
     def _outcome(self, decision_id: str, outcome: str) -> Outcome | None:
         query = select(decision_outcomes).where(
             decision_outcomes.c.decision_id == decision_id, decision_outcomes.c.outcome == outcome
         )
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(query).first()
         return None if row is None else row_to(Outcome, row._mapping)
 
@@ -281,7 +290,7 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
         )
         counts: Counter[str] = Counter()
         last: dict[str, datetime] = {}
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             for timestamp, properties in conn.execute(query):
                 for product in (properties or {}).get("products") or []:
                     sku = product.get("sku") if isinstance(product, dict) else None
@@ -301,7 +310,7 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
             .order_by(events.c.id.desc())
             .limit(n)
         )
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
 

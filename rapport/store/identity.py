@@ -53,7 +53,6 @@ class SqlIdentityTransaction:
 
     def __init__(self, conn: Connection):
         self.conn = conn
-        self.rows_written = 0
 
     def existing_message_ids(self, message_ids: list[str]) -> set[str]:
         sql = f"SELECT message_id FROM events WHERE {one_of_sql(self.conn, 'message_id')}"
@@ -145,7 +144,6 @@ class SqlIdentityTransaction:
         # Retries were filtered under the write lock, so a duplicate messageId here is a bug: it fails loudly.
         event_rows = [_event_values(e, c, stamp(at)) for e, c, at in writes.events]
         insert_values(conn, "events", _EVENT_COLUMNS, event_rows)
-        self.rows_written += len(customer_rows) + len(identifier_rows) + len(event_rows)
         return len(event_rows)
 
     def _apply_merge(self, survivor: str, merged: str) -> None:

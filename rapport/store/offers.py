@@ -13,6 +13,7 @@ from rapport.customers.profile import ORDER_EVENTS
 from rapport.errors import InvalidInput, NotFound
 from rapport.request.history import HISTORY_EVENTS, PurchaseHistory, order_lines, purchase_history
 from rapport.request.model import OfferModel
+from rapport.store.engine import reading
 from rapport.store.tables import catalogue_items, customers, events, offer_models
 
 CATALOGUE_FIELDS = ("sku", "name", "category", "price", "on_hand", "deliverable_via")
@@ -37,7 +38,7 @@ class SqlOfferSource:
             .where(events.c.customer_id.in_(records), events.c.type == "track", events.c.name.in_(HISTORY_EVENTS))
             .order_by(events.c.timestamp, events.c.id)
         )
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = [{"customer": canonical_id, **row._mapping} for row in conn.execute(query)]
         return purchase_history(rows)
 
@@ -48,7 +49,7 @@ class SqlOfferSource:
             .join(customers, customers.c.id == events.c.customer_id)
             .where(events.c.type == "track", events.c.name.in_(ORDER_EVENTS))
         )
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return order_lines(dict(row._mapping) for row in conn.execute(query))
 
     # ----- catalogue and stock -------------------------------------------------------------------------------
@@ -72,7 +73,7 @@ class SqlOfferSource:
 
     def catalogue(self) -> pd.DataFrame:
         """The catalogue (index sku: name, category, price, on_hand, deliverable_via); empty if none was loaded."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = [dict(row._mapping) for row in conn.execute(select(catalogue_items))]
         frame = pd.DataFrame(rows, columns=[*CATALOGUE_FIELDS, "updated_at"])
         return frame.set_index("sku")
@@ -81,7 +82,7 @@ class SqlOfferSource:
         """Items on hand or deliverable through a connection architecture; None when no catalogue is loaded (then
         stock cannot restrict offers)."""
         query = select(catalogue_items.c.sku, catalogue_items.c.on_hand, catalogue_items.c.deliverable_via)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = conn.execute(query).all()
         if not rows:
             return None
@@ -96,11 +97,11 @@ class SqlOfferSource:
 
     def latest_model_version(self) -> str | None:
         query = select(offer_models.c.version).order_by(desc(offer_models.c.trained_at)).limit(1)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return conn.scalar(query)
 
     def load_model(self, version: str) -> OfferModel:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             payload = conn.scalar(select(offer_models.c.payload).where(offer_models.c.version == version))
         if payload is None:
             raise NotFound(f"No offer model {version!r}; `rapport train` makes one.")
@@ -111,5 +112,5 @@ class SqlOfferSource:
         query = select(offer_models.c.version, offer_models.c.trained_at, offer_models.c.summary).order_by(
             desc(offer_models.c.trained_at)
         )
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [dict(row._mapping) for row in conn.execute(query)]

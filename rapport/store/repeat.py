@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, String, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -19,6 +19,13 @@ from rapport.repeat.preferences import Prompt, Turn
 from rapport.store.bandit import add_reward, load_bandit
 from rapport.store.consents import row_to
 from rapport.store.tables import contact_log, decision_outcomes, decisions, preference_prompts
+
+# A profile's open prompts, oldest first: read with a decision's state (rapport.store.decisions) and on their own.
+OPEN_PROMPTS = (
+    select(preference_prompts)
+    .where(preference_prompts.c.customer_id == bindparam("cid", type_=String()), preference_prompts.c.status == "open")
+    .order_by(preference_prompts.c.created_at, preference_prompts.c.id)
+)
 
 _INSERT_PROMPT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
@@ -120,14 +127,9 @@ class SqlRepeat:
 
     def open_prompts(self, customer_id: str, category: str | None = None) -> list[Prompt]:
         """The customer's open prompts (about ``category`` if given), oldest first."""
-        query = select(preference_prompts).where(
-            preference_prompts.c.customer_id == customer_id, preference_prompts.c.status == "open"
-        )
-        if category is not None:
-            query = query.where(preference_prompts.c.category == category)
         with self.engine.connect() as conn:
-            rows = conn.execute(query.order_by(preference_prompts.c.created_at, preference_prompts.c.id)).all()
-        return [row_to(Prompt, row._mapping) for row in rows]
+            rows = conn.execute(OPEN_PROMPTS, {"cid": customer_id}).all()
+        return [p for p in (row_to(Prompt, row._mapping) for row in rows) if category is None or p.category == category]
 
     def flywheel_records(
         self, since: datetime | None = None, until: datetime | None = None

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from rapport.customers.profile import ORDER_EVENTS
 from rapport.respond.orders import FULFILMENT_CHANNEL
 from rapport.respond.outbox import CLOSED_STATUSES
+from rapport.store.engine import reading
 from rapport.store.store import Store
 from rapport.store.tables import (
     audit_log,
@@ -101,7 +102,7 @@ class RespondStore(Store):
         return row, True
 
     def _one(self, table: Table, column: str, value: Any) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(select(table).where(table.c[column] == value)).first()
         return None if row is None else dict(row._mapping)
 
@@ -120,7 +121,7 @@ class RespondStore(Store):
             return claimed
 
     def _rows(self, query: Any) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
     # ----- the customer's history and identity ---------------------------------------------------------------
@@ -192,7 +193,7 @@ class RespondStore(Store):
                 yield MandateTransaction(conn)
 
     def month_total(self, mandate_id: str, cap_month: str) -> float:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return _month_total(conn, mandate_id, cap_month)
 
     def get_automatic_order(self, order_id: str) -> dict[str, Any] | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, func, or_, select, text
+from sqlalchemy import Engine, String, bindparam, func, or_, select
 
 from rapport.config import Settings, load_settings
 from rapport.customers.identifiers import Identifier
@@ -15,7 +16,8 @@ from rapport.customers.ports import MergeRecord
 from rapport.errors import NotFound
 from rapport.recognize.need import Need
 from rapport.store import needs as needs_store
-from rapport.store.engine import create_store_engine, write_transaction
+from rapport.store.bulk import fetch_rows, read_rows
+from rapport.store.engine import create_store_engine, reading, write_transaction
 from rapport.store.identity import SqlIdentityTransaction, merge_from_row
 from rapport.store.tables import customers, events, identifiers, merges
 
@@ -30,8 +32,6 @@ class Store:
     def __init__(self, settings: Settings | None = None, engine: Engine | None = None):
         self.settings = settings or load_settings()
         self.engine = engine or create_store_engine(self.settings.database_url)
-        self._rows_since_analyze = 0
-        self._rows_at_analyze = 0
 
     @property
     def dialect(self) -> str:
@@ -56,38 +56,20 @@ class Store:
 
     @contextmanager
     def identity_transaction(self) -> Iterator[SqlIdentityTransaction]:
-        with write_transaction(self.engine) as conn:
-            tx = SqlIdentityTransaction(conn)
-            yield tx
-        self._refresh_statistics(tx.rows_written)
-
-    def _refresh_statistics(self, rows: int) -> None:
-        """Keep PostgreSQL's planner statistics in step with a bulk load.
-
-        Autovacuum analyses a table about once a minute; a bulk load grows tables tenfold in that time, and with
-        stale statistics the planner answers ``kind = … AND value = ANY(…)`` by scanning every identifier of a kind.
-        """
-        if self.dialect != "postgresql":
-            return
-        self._rows_since_analyze += rows
-        if self._rows_since_analyze < max(5_000, self._rows_at_analyze // 5):
-            return
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("ANALYZE customers, identifiers, events"))
-        self._rows_at_analyze += self._rows_since_analyze
-        self._rows_since_analyze = 0
+        with write_transaction(self.engine, lookups_by_index=True) as conn:
+            yield SqlIdentityTransaction(conn)
 
     # ----- customers -----------------------------------------------------------------------------------------
     def canonical_id(self, customer_id: str) -> str:
         """The id of the profile a customer record belongs to now (merged records redirect to the survivor)."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             found = conn.scalar(select(customers.c.canonical_id).where(customers.c.id == customer_id))
         if found is None:
             raise NotFound(f"No customer {customer_id!r}; look one up by e-mail with `rapport customer show EMAIL`.")
         return str(found)
 
     def customer_by_identifier(self, identifier: Identifier) -> str:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             query = (
                 select(customers.c.canonical_id)
                 .join(identifiers, identifiers.c.customer_id == customers.c.id)
@@ -113,6 +95,25 @@ class Store:
             if limit is not None:
                 query = query.limit(limit)
             return [dict(row._mapping) for row in conn.execute(query)]
+
+    def profile_rows(self, canonical_id: str) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]:
+        """A profile's records, identifier rows and event rows (as ``members``, ``identifier_rows`` and
+        ``event_rows`` return them), read on one connection: on PostgreSQL in one pipeline, one round trip."""
+        values = {"cid": canonical_id}
+        if self.dialect == "postgresql":
+            from rapport.store.pipeline import run_together
+
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                found = run_together(conn, [(statement, values) for statement in _pg_profile_reads()])
+            return [row["id"] for row in found[0]], found[1], found[2]
+        members = "WHERE customer_id IN (SELECT id FROM customers WHERE canonical_id = ?)"
+        with self.engine.connect() as conn:
+            records = [
+                row[0] for row in fetch_rows(conn, "SELECT id FROM customers WHERE canonical_id = ?", [canonical_id])
+            ]
+            identifier_rows = read_rows(conn, identifiers, f"{members} ORDER BY first_seen", [canonical_id])
+            event_rows = read_rows(conn, events, f"{members} ORDER BY timestamp, id", [canonical_id])
+        return records, identifier_rows, event_rows
 
     def merge_records(self, members: list[str]) -> list[MergeRecord]:
         with self.engine.connect() as conn:
@@ -188,3 +189,24 @@ class Store:
 
     def load_model(self, name: str) -> str | None:
         return needs_store.load_model(self.engine, name)
+
+
+# A profile's reads, built once: its records, their identifiers and their events, all by the profile id.
+_PROFILE_RECORDS = select(customers.c.id).where(customers.c.canonical_id == bindparam("cid", type_=String()))
+_PROFILE_IDENTIFIERS = (
+    select(identifiers)
+    .where(identifiers.c.customer_id.in_(_PROFILE_RECORDS.scalar_subquery()))
+    .order_by(identifiers.c.first_seen)
+)
+_PROFILE_EVENTS = (
+    select(events)
+    .where(events.c.customer_id.in_(_PROFILE_RECORDS.scalar_subquery()))
+    .order_by(events.c.timestamp, events.c.id)
+)
+
+
+@cache
+def _pg_profile_reads() -> tuple[Any, ...]:
+    from rapport.store.pipeline import Prepared
+
+    return tuple(Prepared.of(statement) for statement in (_PROFILE_RECORDS, _PROFILE_IDENTIFIERS, _PROFILE_EVENTS))

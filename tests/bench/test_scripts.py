@@ -15,6 +15,7 @@ TINY = {
     "ingest.py": ["--events", "3000", "--known", "300", "--backends", "sqlite"],
     "decide.py": ["--customers", "300", "--requests", "40", "--events", "5"],
     "respond.py": ["--orders", "8"],
+    "state_read.py": ["--customers", "200", "--reads", "20"],
     "recognize.py": ["--customers", "2000", "--sections", "synthetic_100k"],
     "ope.py": ["--rows", "2000", "--bootstrap", "60"],
     "voice.py": [
