@@ -636,3 +636,17 @@ voice_models = Table(
 # ----- Dashboard indexes (migration 0011) -----------------------------------------------------------------------
 # The operations page counts events per day and channel since a date: this covering index spares it the wide rows.
 Index("ix_events_received_channel", events.c.received_at, events.c.channel)
+
+# ----- Dashboard look-ups (migration 0012) -----------------------------------------------------------------------
+# Name search keys (rapport.customers.names) per customer RECORD, kept by ingestion from the name traits: merges and
+# their undo need no upkeep (a search joins customers for the canonical id) and erasure deletes the rows with the
+# record's other rows. On PostgreSQL the key is compared byte-wise (collation "C"), as SQLite does, so a prefix is one
+# range of the index on both stores.
+NameKey = String(64).with_variant(String(64, collation="C"), "postgresql")
+customer_names = Table(
+    "customer_names",
+    metadata,
+    Column("customer_id", String(32), primary_key=True),
+    Column("name_key", NameKey, primary_key=True),
+    Index("ix_customer_names_key", "name_key", "customer_id"),
+)
