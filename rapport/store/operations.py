@@ -1,5 +1,6 @@
 """Operations for staff: decisions and outcomes over time, contact-budget pressure, automatic orders by status,
-webhook delivery health and the dead letter (with retry), ingestion volume, model versions with offline metrics.
+webhook delivery health and the dead letter (with retry), ingestion volume and rejections, model versions with
+offline metrics.
 
 Each figure is counted from the records that the engine keeps anyway; nothing here is stored twice.
 """
@@ -16,10 +17,19 @@ from rapport.errors import Conflict, NotFound
 from rapport.respond import audit
 from rapport.store.decisions import SqlDecisionStore
 from rapport.store.store import Store
-from rapport.store.tables import automatic_orders, decision_outcomes, decisions, events, meta, outbox_actions
+from rapport.store.tables import (
+    automatic_orders,
+    decision_outcomes,
+    decisions,
+    events,
+    ingestion_rejections,
+    meta,
+    outbox_actions,
+)
 
 DROPPED = "the contact policy dropped"  # how a decision's reasons say a contact was dropped (decide.experiences)
 DEAD_LETTER = 50
+REASONS = 20
 AUTOMATIC_STATUSES = ("scheduled", "notified", "executing", "executed", "cancelled", "failed")
 
 
@@ -48,6 +58,7 @@ def operations(store: Store, now: datetime, days: int = 28) -> dict[str, Any]:
         pressure = _series(conn, decisions.c.created_at, decisions.c.status, since,
                            (decisions.c.status == "deferred") | ((decisions.c.status == "nothing_now") & dropped))  # fmt: skip
         ingested = _series(conn, events.c.received_at, events.c.channel, since)
+        refused, reasons = rejections(conn, since)
         auto = dict(
             conn.execute(select(automatic_orders.c.status, func.count()).group_by(automatic_orders.c.status)).all()
         )
@@ -85,9 +96,29 @@ def operations(store: Store, now: datetime, days: int = 28) -> dict[str, Any]:
             "events": [volume[d] for d in axis],
             "by_channel": dict(sorted(((k, sum(c.values())) for k, c in ingested.items()), key=lambda kv: -kv[1])),
             "total": sum(volume.values()),
+            "rejected": {channel: [counts[d] for d in axis] for channel, counts in sorted(refused.items())},
+            "rejected_total": sum(sum(counts.values()) for counts in refused.values()),
+            "reasons": reasons,
         },
         "models": model_versions(store, dict(versions)),
     }
+
+
+def rejections(conn: Connection, since: datetime, top: int = REASONS) -> tuple[dict[str, Counter[str]], list[Any]]:
+    """Rejected messages since ``since``: per channel and day, and the ``top`` reasons with their counts."""
+    table = ingestion_rejections.c
+    day = _day(table.at, conn.dialect.name)
+    per_day = select(day, table.channel, func.sum(table.count)).where(table.at >= since).group_by(day, table.channel)
+    found: dict[str, Counter[str]] = defaultdict(Counter)
+    for when, channel, n in conn.execute(per_day):
+        found[str(channel)][str(when)[:10]] += int(n)
+    total = func.sum(table.count).label("n")
+    query = (select(table.channel, table.source, table.reason, total, func.max(table.at).label("last"))
+             .where(table.at >= since).group_by(table.channel, table.source, table.reason)
+             .order_by(total.desc(), table.reason).limit(top))  # fmt: skip
+    reasons = [{"channel": r.channel, "source": r.source, "reason": r.reason, "count": int(r.n), "last": r.last}
+               for r in conn.execute(query)]  # fmt: skip
+    return found, reasons
 
 
 def dead_letter_count(store: Store) -> int:

@@ -650,3 +650,18 @@ customer_names = Table(
     Column("name_key", NameKey, primary_key=True),
     Index("ix_customer_names_key", "name_key", "customer_id"),
 )
+
+# Events the tracking API or a file ingest refused (validation errors; retries are no rejections): when, through
+# which channel (api | stream | file) and source, why (the field and the reason, quoted values and long numbers
+# left out: no payload is kept) and how many in that call. The operations page counts them beside the volume.
+ingestion_rejections = Table(
+    "ingestion_rejections",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("count", Integer, nullable=False),
+    Index("ix_ingestion_rejections_at", "at"),
+)

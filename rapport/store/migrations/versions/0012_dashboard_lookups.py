@@ -1,4 +1,5 @@
-"""Dashboard look-ups: customers' name search keys, backfilled from the stored events' name traits.
+"""Dashboard look-ups: customers' name search keys (backfilled from the stored events' name traits) and the
+ingestion rejections (none were kept before: the table starts empty).
 
 Revision ID: 0012
 Revises: 0011
@@ -9,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql, sqlite
 
 from rapport.customers.names import event_name_keys
-from rapport.store.tables import JSONType, NameKey
+from rapport.store.tables import BigId, JSONType, NameKey, UTCDateTime
 
 revision = "0012"
 down_revision = "0011"
@@ -27,6 +28,16 @@ def upgrade() -> None:
     )
     op.create_index("ix_customer_names_key", "customer_names", ["name_key", "customer_id"])
     _backfill_names(names)
+    op.create_table(
+        "ingestion_rejections",
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("at", UTCDateTime, nullable=False),
+        sa.Column("channel", sa.String(16), nullable=False),
+        sa.Column("source", sa.String(64), nullable=False),
+        sa.Column("reason", sa.String(200), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+    )
+    op.create_index("ix_ingestion_rejections_at", "ingestion_rejections", ["at"])
 
 
 def _backfill_names(names: sa.Table) -> None:
@@ -50,5 +61,7 @@ def _backfill_names(names: sa.Table) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ingestion_rejections_at", table_name="ingestion_rejections")
+    op.drop_table("ingestion_rejections")
     op.drop_index("ix_customer_names_key", table_name="customer_names")
     op.drop_table("customer_names")
