@@ -8,10 +8,10 @@ Each figure is counted from the records that the engine keeps anyway; nothing he
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, String, func, select, update
+from sqlalchemy import Connection, String, bindparam, func, select, update
 
 from rapport.errors import Conflict, NotFound
 from rapport.respond import audit
@@ -57,7 +57,7 @@ def operations(store: Store, now: datetime, days: int = 28) -> dict[str, Any]:
         outcomes = _series(conn, decision_outcomes.c.occurred_at, decision_outcomes.c.outcome, since)
         pressure = _series(conn, decisions.c.created_at, decisions.c.status, since,
                            (decisions.c.status == "deferred") | ((decisions.c.status == "nothing_now") & dropped))  # fmt: skip
-        ingested = _series(conn, events.c.received_at, events.c.channel, since)
+        ingested, received = ingestion_counts(conn, since, axis)
         refused, reasons = rejections(conn, since)
         auto = dict(
             conn.execute(select(automatic_orders.c.status, func.count()).group_by(automatic_orders.c.status)).all()
@@ -94,14 +94,54 @@ def operations(store: Store, now: datetime, days: int = 28) -> dict[str, Any]:
         },
         "ingestion": {
             "events": [volume[d] for d in axis],
-            "by_channel": dict(sorted(((k, sum(c.values())) for k, c in ingested.items()), key=lambda kv: -kv[1])),
-            "total": sum(volume.values()),
+            "by_channel": {k: n for k, n in sorted(received.items(), key=lambda kv: -kv[1]) if n},
+            "total": sum(received.values()),
             "rejected": {channel: [counts[d] for d in axis] for channel, counts in sorted(refused.items())},
             "rejected_total": sum(sum(counts.values()) for counts in refused.values()),
             "reasons": reasons,
         },
         "models": model_versions(store, dict(versions)),
     }
+
+
+_RANGE_COUNT = select(func.count()).where(
+    events.c.channel == bindparam("channel"),
+    events.c.received_at >= bindparam("low", type_=events.c.received_at.type),
+    events.c.received_at < bindparam("high", type_=events.c.received_at.type),
+)
+
+
+def channels(conn: Connection) -> list[str]:
+    """The channels events came through, by a loose index scan of (channel, received_at): one seek per channel."""
+    found: list[str] = []
+    current = conn.scalar(select(func.min(events.c.channel)))
+    while current is not None:
+        found.append(str(current))
+        current = conn.scalar(select(func.min(events.c.channel)).where(events.c.channel > current))
+    return found
+
+
+def ingestion_counts(
+    conn: Connection, since: datetime, axis: list[str]
+) -> tuple[dict[str, Counter[str]], Counter[str]]:
+    """Events received since ``since`` per channel and day of ``axis``, and per channel in all (the hours before the
+    axis's first day and any after its last included).
+
+    Each (channel, day) is a count over one range of the (channel, received_at) index: grouping 200,000 events by
+    day made SQLite sort them all (0.5 s at load on the demo store), a range count only walks the index.
+    """
+    starts = [datetime.fromisoformat(day).replace(tzinfo=UTC) for day in axis]
+    ranges = [(since, starts[0]), *((start, start + timedelta(days=1)) for start in starts)]
+    ranges.append((ranges[-1][1], datetime.max.replace(tzinfo=UTC)))
+    per_day: dict[str, Counter[str]] = defaultdict(Counter)
+    per_channel: Counter[str] = Counter()
+    for name in channels(conn):
+        for i, (low, high) in enumerate(ranges):
+            n = int(conn.scalar(_RANGE_COUNT, {"channel": name, "low": low, "high": high}) or 0)
+            per_channel[name] += n
+            if n and 0 < i <= len(axis):
+                per_day[name][axis[i - 1]] += n
+    return per_day, per_channel
 
 
 def rejections(conn: Connection, since: datetime, top: int = REASONS) -> tuple[dict[str, Counter[str]], list[Any]]:

@@ -1,5 +1,6 @@
-"""Dashboard look-ups: customers' name search keys (backfilled from the stored events' name traits) and the
-ingestion rejections (none were kept before: the table starts empty).
+"""Dashboard look-ups: customers' name search keys (backfilled from the stored events' name traits), the
+ingestion rejections (none were kept before: the table starts empty), and events indexed by (channel, received_at)
+for the operations page's counts, in place of 0011's (received_at, channel).
 
 Revision ID: 0012
 Revises: 0011
@@ -38,6 +39,8 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer(), nullable=False),
     )
     op.create_index("ix_ingestion_rejections_at", "ingestion_rejections", ["at"])
+    op.create_index("ix_events_channel_received", "events", ["channel", "received_at"])
+    op.drop_index("ix_events_received_channel", table_name="events")
 
 
 def _backfill_names(names: sa.Table) -> None:
@@ -61,6 +64,8 @@ def _backfill_names(names: sa.Table) -> None:
 
 
 def downgrade() -> None:
+    op.create_index("ix_events_received_channel", "events", ["received_at", "channel"])
+    op.drop_index("ix_events_channel_received", table_name="events")
     op.drop_index("ix_ingestion_rejections_at", table_name="ingestion_rejections")
     op.drop_table("ingestion_rejections")
     op.drop_index("ix_customer_names_key", table_name="customer_names")
