@@ -127,9 +127,18 @@ def ingestion_counts(
     """Events received since ``since`` per channel and day of ``axis``, and per channel in all (the hours before the
     axis's first day and any after its last included).
 
-    Each (channel, day) is a count over one range of the (channel, received_at) index: grouping 200,000 events by
-    day made SQLite sort them all (0.5 s at load on the demo store), a range count only walks the index.
+    On SQLite each (channel, day) is a count over one range of the (channel, received_at) index: grouping 200,000
+    events by day made it sort them all (0.5 s at load on the demo store), a range count only walks the index.
+    PostgreSQL groups them in one hash aggregate, faster than 240 range counts (and than its plans for them when
+    the table has not been vacuumed yet).
     """
+    if conn.dialect.name == "postgresql":
+        grouped = _series(conn, events.c.received_at, events.c.channel, since)
+        wanted = set(axis)
+        per_channel = Counter({name: sum(days.values()) for name, days in grouped.items()})
+        return {
+            name: Counter({d: n for d, n in days.items() if d in wanted}) for name, days in grouped.items()
+        }, per_channel
     starts = [datetime.fromisoformat(day).replace(tzinfo=UTC) for day in axis]
     ranges = [(since, starts[0]), *((start, start + timedelta(days=1)) for start in starts)]
     ranges.append((ranges[-1][1], datetime.max.replace(tzinfo=UTC)))
