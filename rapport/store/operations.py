@@ -135,10 +135,8 @@ def ingestion_counts(
     if conn.dialect.name == "postgresql":
         grouped = _series(conn, events.c.received_at, events.c.channel, since)
         wanted = set(axis)
-        per_channel = Counter({name: sum(days.values()) for name, days in grouped.items()})
-        return {
-            name: Counter({d: n for d, n in days.items() if d in wanted}) for name, days in grouped.items()
-        }, per_channel
+        in_axis = {name: Counter({d: n for d, n in days.items() if d in wanted}) for name, days in grouped.items()}
+        return in_axis, Counter({name: sum(days.values()) for name, days in grouped.items()})
     starts = [datetime.fromisoformat(day).replace(tzinfo=UTC) for day in axis]
     ranges = [(since, starts[0]), *((start, start + timedelta(days=1)) for start in starts)]
     ranges.append((ranges[-1][1], datetime.max.replace(tzinfo=UTC)))
