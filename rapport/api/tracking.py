@@ -13,6 +13,8 @@ from rapport.api.access import require, source_of
 from rapport.api.body import read_json
 from rapport.customers.events import InvalidEvent
 from rapport.customers.ingestion import IngestReport, ingest, validate
+from rapport.errors import PayloadTooLarge
+from rapport.store.rejections import record_rejections
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
 
@@ -31,17 +33,41 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _channel(request: Request) -> str:
+    return "stream" if getattr(request.app.state, "stream", None) is not None else "api"
+
+
+async def _body(request: Request, key: Principal, limit: int) -> Any:
+    """The request's JSON; a body that is not JSON or too large is a rejection too (recorded, then answered)."""
+    try:
+        return await read_json(request, limit)
+    except (InvalidEvent, PayloadTooLarge) as exc:
+        errors = (
+            exc.errors if isinstance(exc, InvalidEvent) else [{"field": "(body)", "reason": "larger than the limit"}]
+        )
+        _rejected(request, key, [{"errors": errors}])
+        raise
+
+
+def _rejected(request: Request, key: Principal, rejected: list[dict[str, Any]]) -> None:
+    """Count what was refused for the operations page (best effort: it never changes the answer)."""
+    if rejected:
+        record_rejections(request.app.state.store, rejected, _channel(request), source_of(key))
+
+
 def _single(event_type: str) -> Any:
     async def endpoint(request: Request, key: Principal = Depends(require(Permission.INGEST))) -> JSONResponse:
         store = request.app.state.store
-        body = await read_json(request, store.settings.max_event_bytes)
+        body = await _body(request, key, store.settings.max_event_bytes)
         if getattr(request.app.state, "stream", None) is not None:
             report, queued = await _publish(request, [body], key, event_type)
             if report.rejected:
+                _rejected(request, key, report.rejected)
                 raise InvalidEvent(report.rejected[0]["errors"])
             return JSONResponse({"success": True, "queued": queued > 0, "duplicate": report.duplicates > 0})
         report = ingest(store, [body], store.settings, default_type=event_type, source=source_of(key))
         if report.rejected:
+            _rejected(request, key, report.rejected)
             raise InvalidEvent(report.rejected[0]["errors"])
         request.app.state.after_ingest(report)
         return JSONResponse(
@@ -67,21 +93,25 @@ for _type in ("identify", "track", "page", "screen", "alias", "group"):
 async def batch(request: Request, key: Principal = Depends(require(Permission.INGEST))) -> JSONResponse:
     """Valid events are stored even when others in the batch are rejected; the rejected ones are listed."""
     store = request.app.state.store
-    body = await read_json(request, store.settings.max_batch_bytes)
+    body = await _body(request, key, store.settings.max_batch_bytes)
     messages = body.get("batch") if isinstance(body, dict) else None
     if not isinstance(messages, list):
-        raise InvalidEvent([{"field": "batch", "reason": "the body must be an object with a 'batch' array of events"}])
+        errors = [{"field": "batch", "reason": "the body must be an object with a 'batch' array of events"}]
+        _rejected(request, key, [{"errors": errors}])
+        raise InvalidEvent(errors)
     context = body.get("context")
     if isinstance(context, dict):  # batch-level context applies to every event that has none (Segment's rule)
         messages = [{"context": context, **m} if isinstance(m, dict) and "context" not in m else m for m in messages]
     if getattr(request.app.state, "stream", None) is not None:
         report, queued = await _publish(request, messages, key)
+        _rejected(request, key, report.rejected)
         status = 400 if report.rejected and queued == 0 and report.duplicates == 0 else 200
         return JSONResponse(
             {"success": status == 200, "queued": queued, "duplicates": report.duplicates, "rejected": report.rejected},
             status_code=status,
         )
     report = ingest(store, messages, store.settings, source=source_of(key))
+    _rejected(request, key, report.rejected)
     request.app.state.after_ingest(report)
     status = 400 if report.rejected and report.stored == 0 and report.duplicates == 0 else 200
     return JSONResponse(

@@ -11,6 +11,7 @@ from rapport.cli.main import app
 from rapport.cli.output import cli_errors, console, err_console, print_json, progress_callback
 from rapport.customers.event_files import count_rows, read_events
 from rapport.customers.ingestion import ingest
+from rapport.store.rejections import record_rejections
 
 
 @app.command("ingest")
@@ -28,6 +29,7 @@ def ingest_command(
         progress, advance = progress_callback(total, f"Ingesting {path.name}")
         with progress:
             report = ingest(store, read_events(path), store.settings, source=source, progress=advance)
+        record_rejections(store, report.rejected, "file", source)
     for rejected in report.rejected[:10]:
         reasons = "; ".join(f"{e['field']}: {e['reason']}" for e in rejected["errors"])
         err_console.print(f"[yellow]rejected[/] row {rejected['index'] + 1}: {reasons}")

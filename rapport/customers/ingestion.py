@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -151,6 +153,25 @@ def validate(
         if kept is not None:
             kept.append(raw)
     return parsed
+
+
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_NUMBER = re.compile(r"(?<![\w-])\+?\d+(?:\.\d+)?(?![\w-])")
+REASON_LENGTH = 200
+
+
+def rejection_reason(errors: list[dict[str, Any]]) -> str:
+    """Why a message was rejected, short and without its payload: each field and reason, with quoted values (an
+    e-mail, a name, an id the message carried) as "…" and numbers (a phone, a line of a file) as "#", so one
+    reason is one kind of mistake."""
+    said = "; ".join(f"{e.get('field', '?')}: {e.get('reason', '')}" for e in errors) or "rejected"
+    plain = _NUMBER.sub("#", _QUOTED.sub("…", said))
+    return plain if len(plain) <= REASON_LENGTH else plain[: REASON_LENGTH - 1] + "…"
+
+
+def rejection_counts(rejected: list[dict[str, Any]]) -> Counter[str]:
+    """How many rejected messages (entries of ``IngestReport.rejected``) each reason stands for."""
+    return Counter(rejection_reason(entry.get("errors") or []) for entry in rejected)
 
 
 def _drop_erased(tx: IdentityTransaction, events: list[Event], report: IngestReport) -> list[Event]:

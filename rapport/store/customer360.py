@@ -9,13 +9,16 @@ sentiment and topic). Each part is read through the services and stores that own
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, case, func, or_, select, true
 
 from rapport.conversations.thread import thread_of
 from rapport.customers.linkage.proposals import decide_review
+from rapport.customers.names import key_range, query_words
+from rapport.customers.profile import build_profile
 from rapport.customers.service import get_profile, merge_history, resolve_customer
 from rapport.decide.consent import consent_history, consents_in_force
 from rapport.errors import InvalidInput, NotFound
@@ -24,14 +27,24 @@ from rapport.store.conversations import SqlConversationStore
 from rapport.store.decisions import SqlDecisionStore
 from rapport.store.linkage import linkage_store
 from rapport.store.store import Store
-from rapport.store.tables import customers, decision_outcomes, events, identifiers, linkage_reviews, needs, voice_items
+from rapport.store.tables import (
+    customer_names,
+    customers,
+    decision_outcomes,
+    events,
+    identifiers,
+    linkage_reviews,
+    needs,
+    voice_items,
+)
 from rapport.voice.service import customer_voice
 
 # Which division of the firm a channel belongs to: the organisation chart the 360 view reads across.
 DIVISIONS = {"web": "online", "app": "online", "store": "stores", "call_centre": "call centre",
              "partner": "partners", "device": "devices", "rapport": "Rapport"}  # fmt: skip
-NAME_TRAITS = ("first_name", "last_name", "name")
 TIMELINE = 60
+_NAME_LIKE = re.compile(r"[^\W\d_]+(?:[\s'\u2019-]+[^\W\d_]+)*")  # words of letters, e.g. "Anna-Lena O'Brien"
+_SUMMARY_COLUMNS = ("customer_id", "message_id", "type", "name", "channel", "source", "timestamp", "traits", "context")
 HURTING_DAYS = 7  # a negative item this recent (as rapport.voice raises issue needs) counts as hurting
 
 
@@ -47,8 +60,11 @@ def search_customers(store: Store, query: str, limit: int = 20) -> list[dict[str
     try:
         found = [resolve_customer(store, text)]
     except (NotFound, InvalidInput):
-        found = _identifiers_containing(store, text, limit) or _names_matching(store, text, limit)
-    return [_summary(store, cid) for cid in dict.fromkeys(found)][:limit]
+        if _NAME_LIKE.fullmatch(text):  # letters only: a name first (indexed), an identifier containing it else
+            found = _names_matching(store, text, limit) or _identifiers_containing(store, text, limit)
+        else:
+            found = _identifiers_containing(store, text, limit) or _names_matching(store, text, limit)
+    return summaries(store, list(dict.fromkeys(found))[:limit])
 
 
 def _identifiers_containing(store: Store, text: str, limit: int) -> list[str]:
@@ -66,30 +82,56 @@ def _identifiers_containing(store: Store, text: str, limit: int) -> list[str]:
 
 
 def _names_matching(store: Store, text: str, limit: int) -> list[str]:
-    """Every word of ``text`` in the customer's name traits (case and accents as written)."""
-    words = text.casefold().split()
+    """Profiles with a name key starting with every word of ``text`` (case and accents aside): one indexed read."""
+    words = query_words(text)
+    if not words:
+        return []
+    matches = []
+    for word in words:
+        low, high = key_range(word)
+        matches.append(and_(customer_names.c.name_key >= low,
+                            customer_names.c.name_key < high if high is not None else true()))  # fmt: skip
     query = (
-        select(customers.c.canonical_id, events.c.traits, events.c.context)
-        .join(customers, customers.c.id == events.c.customer_id)
-        .where(or_(events.c.traits.isnot(None), events.c.type == "identify"))
+        select(customers.c.canonical_id)
+        .select_from(customer_names)
+        .join(customers, customers.c.id == customer_names.c.customer_id)
+        .where(or_(*matches))
+        .group_by(customers.c.canonical_id)
+        .having(and_(*(func.max(case((match, 1), else_=0)) == 1 for match in matches)))
+        .order_by(customers.c.canonical_id)
+        .limit(limit)
     )
-    found: dict[str, None] = {}
     with store.engine.connect() as conn:
-        for cid, traits, context in conn.execute(query):
-            merged = {**((context or {}).get("traits") or {}), **(traits or {})}
-            name = " ".join(str(merged.get(key, "")) for key in NAME_TRAITS).casefold()
-            if all(word in name for word in words):
-                found[cid] = None
-                if len(found) >= limit:
-                    break
-    return list(found)
+        return list(conn.scalars(query))
 
 
-def _summary(store: Store, customer_id: str) -> dict[str, Any]:
-    profile = get_profile(store, customer_id)
-    return {"customer_id": customer_id, "name": display_name(profile.traits), "email": profile.traits.get("email"),
-            "records": len(profile.records), "channels": profile.facts.get("channels", []),
-            "orders": profile.facts.get("orders", 0), "last_seen": profile.facts.get("last_seen")}  # fmt: skip
+def summaries(store: Store, canonical_ids: list[str]) -> list[dict[str, Any]]:
+    """One line per profile (name, e-mail, records, channels, orders, last seen), in order, read in two queries.
+
+    The profiles are built as ``get_profile`` builds them, from their records' events (without their properties,
+    which no line shows).
+    """
+    if not canonical_ids:
+        return []
+    wanted = select(customers.c.id, customers.c.canonical_id).where(customers.c.canonical_id.in_(canonical_ids))
+    columns = [events.c[name] for name in _SUMMARY_COLUMNS]
+    with store.engine.connect() as conn:
+        owner: dict[str, str] = {row.id: row.canonical_id for row in conn.execute(wanted)}
+        rows = conn.execute(select(*columns).where(events.c.customer_id.in_(list(owner)))
+                            .order_by(events.c.timestamp, events.c.id)).all()  # fmt: skip
+    records: dict[str, list[str]] = {cid: [] for cid in canonical_ids}
+    for record, cid in owner.items():
+        records[cid].append(record)
+    by_profile: dict[str, list[dict[str, Any]]] = {cid: [] for cid in canonical_ids}
+    for row in rows:
+        by_profile[owner[row.customer_id]].append(dict(row._mapping))
+    found = []
+    for cid in canonical_ids:
+        profile = build_profile(cid, records[cid], [], by_profile[cid], store.settings.source_precedence)
+        found.append({"customer_id": cid, "name": display_name(profile.traits), "email": profile.traits.get("email"),
+                      "records": len(profile.records), "channels": profile.facts.get("channels", []),
+                      "orders": profile.facts.get("orders", 0), "last_seen": profile.facts.get("last_seen")})  # fmt: skip
+    return found
 
 
 def hurting_customers(store: Store, now: datetime, days: int = HURTING_DAYS, limit: int = 10) -> list[dict[str, Any]]:
@@ -117,7 +159,8 @@ def hurting_customers(store: Store, now: datetime, days: int = HURTING_DAYS, lim
             if cid not in found or due > found[cid]["at"]:
                 found[cid] = {"customer_id": cid, "at": due, "why": f"open issue: {(evidence or {}).get('reason', '')}"}
     newest = sorted(found.values(), key=lambda f: f["at"], reverse=True)[:limit]
-    return [{**f, "name": display_name(get_profile(store, f["customer_id"]).traits)} for f in newest]
+    names = {line["customer_id"]: line["name"] for line in summaries(store, [f["customer_id"] for f in newest])}
+    return [{**f, "name": names[f["customer_id"]]} for f in newest]
 
 
 def display_name(traits: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from rapport.customers.events import Event
 from rapport.customers.identifiers import Identifier
+from rapport.customers.names import event_name_keys
 from rapport.customers.ports import IdentifierRecord, MergeRecord, StitchWrites
 from rapport.errors import NotFound
 from rapport.store.bulk import db_json, db_timestamp, fetch_rows, insert_values, list_param, one_of_sql, placeholder
@@ -144,6 +145,13 @@ class SqlIdentityTransaction:
         # Retries were filtered under the write lock, so a duplicate messageId here is a bug: it fails loudly.
         event_rows = [_event_values(e, c, stamp(at)) for e, c, at in writes.events]
         insert_values(conn, "events", _EVENT_COLUMNS, event_rows)
+        named = {
+            (c, key)
+            for e, c, _at in writes.events
+            if e.traits or e.context
+            for key in event_name_keys(e.traits, e.context)
+        }
+        insert_values(conn, "customer_names", ("customer_id", "name_key"), sorted(named), "customer_id, name_key")
         return len(event_rows)
 
     def _apply_merge(self, survivor: str, merged: str) -> None:

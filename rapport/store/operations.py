@@ -1,5 +1,6 @@
 """Operations for staff: decisions and outcomes over time, contact-budget pressure, automatic orders by status,
-webhook delivery health and the dead letter (with retry), ingestion volume, model versions with offline metrics.
+webhook delivery health and the dead letter (with retry), ingestion volume and rejections, model versions with
+offline metrics.
 
 Each figure is counted from the records that the engine keeps anyway; nothing here is stored twice.
 """
@@ -7,19 +8,28 @@ Each figure is counted from the records that the engine keeps anyway; nothing he
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, String, func, select, update
+from sqlalchemy import Connection, String, bindparam, func, select, update
 
 from rapport.errors import Conflict, NotFound
 from rapport.respond import audit
 from rapport.store.decisions import SqlDecisionStore
 from rapport.store.store import Store
-from rapport.store.tables import automatic_orders, decision_outcomes, decisions, events, meta, outbox_actions
+from rapport.store.tables import (
+    automatic_orders,
+    decision_outcomes,
+    decisions,
+    events,
+    ingestion_rejections,
+    meta,
+    outbox_actions,
+)
 
 DROPPED = "the contact policy dropped"  # how a decision's reasons say a contact was dropped (decide.experiences)
 DEAD_LETTER = 50
+REASONS = 20
 AUTOMATIC_STATUSES = ("scheduled", "notified", "executing", "executed", "cancelled", "failed")
 
 
@@ -47,7 +57,8 @@ def operations(store: Store, now: datetime, days: int = 28) -> dict[str, Any]:
         outcomes = _series(conn, decision_outcomes.c.occurred_at, decision_outcomes.c.outcome, since)
         pressure = _series(conn, decisions.c.created_at, decisions.c.status, since,
                            (decisions.c.status == "deferred") | ((decisions.c.status == "nothing_now") & dropped))  # fmt: skip
-        ingested = _series(conn, events.c.received_at, events.c.channel, since)
+        ingested, received = ingestion_counts(conn, since, axis)
+        refused, reasons = rejections(conn, since)
         auto = dict(
             conn.execute(select(automatic_orders.c.status, func.count()).group_by(automatic_orders.c.status)).all()
         )
@@ -83,11 +94,78 @@ def operations(store: Store, now: datetime, days: int = 28) -> dict[str, Any]:
         },
         "ingestion": {
             "events": [volume[d] for d in axis],
-            "by_channel": dict(sorted(((k, sum(c.values())) for k, c in ingested.items()), key=lambda kv: -kv[1])),
-            "total": sum(volume.values()),
+            "by_channel": {k: n for k, n in sorted(received.items(), key=lambda kv: -kv[1]) if n},
+            "total": sum(received.values()),
+            "rejected": {channel: [counts[d] for d in axis] for channel, counts in sorted(refused.items())},
+            "rejected_total": sum(sum(counts.values()) for counts in refused.values()),
+            "reasons": reasons,
         },
         "models": model_versions(store, dict(versions)),
     }
+
+
+_RANGE_COUNT = select(func.count()).where(
+    events.c.channel == bindparam("channel"),
+    events.c.received_at >= bindparam("low", type_=events.c.received_at.type),
+    events.c.received_at < bindparam("high", type_=events.c.received_at.type),
+)
+
+
+def channels(conn: Connection) -> list[str]:
+    """The channels events came through, by a loose index scan of (channel, received_at): one seek per channel."""
+    found: list[str] = []
+    current = conn.scalar(select(func.min(events.c.channel)))
+    while current is not None:
+        found.append(str(current))
+        current = conn.scalar(select(func.min(events.c.channel)).where(events.c.channel > current))
+    return found
+
+
+def ingestion_counts(
+    conn: Connection, since: datetime, axis: list[str]
+) -> tuple[dict[str, Counter[str]], Counter[str]]:
+    """Events received since ``since`` per channel and day of ``axis``, and per channel in all (the hours before the
+    axis's first day and any after its last included).
+
+    On SQLite each (channel, day) is a count over one range of the (channel, received_at) index: grouping 200,000
+    events by day made it sort them all (0.5 s at load on the demo store), a range count only walks the index.
+    PostgreSQL groups them in one hash aggregate, faster than 240 range counts (and than its plans for them when
+    the table has not been vacuumed yet).
+    """
+    if conn.dialect.name == "postgresql":
+        grouped = _series(conn, events.c.received_at, events.c.channel, since)
+        wanted = set(axis)
+        in_axis = {name: Counter({d: n for d, n in days.items() if d in wanted}) for name, days in grouped.items()}
+        return in_axis, Counter({name: sum(days.values()) for name, days in grouped.items()})
+    starts = [datetime.fromisoformat(day).replace(tzinfo=UTC) for day in axis]
+    ranges = [(since, starts[0]), *((start, start + timedelta(days=1)) for start in starts)]
+    ranges.append((ranges[-1][1], datetime.max.replace(tzinfo=UTC)))
+    per_day: dict[str, Counter[str]] = defaultdict(Counter)
+    per_channel: Counter[str] = Counter()
+    for name in channels(conn):
+        for i, (low, high) in enumerate(ranges):
+            n = int(conn.scalar(_RANGE_COUNT, {"channel": name, "low": low, "high": high}) or 0)
+            per_channel[name] += n
+            if n and 0 < i <= len(axis):
+                per_day[name][axis[i - 1]] += n
+    return per_day, per_channel
+
+
+def rejections(conn: Connection, since: datetime, top: int = REASONS) -> tuple[dict[str, Counter[str]], list[Any]]:
+    """Rejected messages since ``since``: per channel and day, and the ``top`` reasons with their counts."""
+    table = ingestion_rejections.c
+    day = _day(table.at, conn.dialect.name)
+    per_day = select(day, table.channel, func.sum(table.count)).where(table.at >= since).group_by(day, table.channel)
+    found: dict[str, Counter[str]] = defaultdict(Counter)
+    for when, channel, n in conn.execute(per_day):
+        found[str(channel)][str(when)[:10]] += int(n)
+    total = func.sum(table.count).label("n")
+    query = (select(table.channel, table.source, table.reason, total, func.max(table.at).label("last"))
+             .where(table.at >= since).group_by(table.channel, table.source, table.reason)
+             .order_by(total.desc(), table.reason).limit(top))  # fmt: skip
+    reasons = [{"channel": r.channel, "source": r.source, "reason": r.reason, "count": int(r.n), "last": r.last}
+               for r in conn.execute(query)]  # fmt: skip
+    return found, reasons
 
 
 def dead_letter_count(store: Store) -> int:

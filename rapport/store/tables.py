@@ -633,6 +633,36 @@ voice_models = Table(
     Column("payload", LargeBinary, nullable=False),
 )
 
-# ----- Dashboard indexes (migration 0011) -----------------------------------------------------------------------
-# The operations page counts events per day and channel since a date: this covering index spares it the wide rows.
-Index("ix_events_received_channel", events.c.received_at, events.c.channel)
+# ----- Dashboard indexes (migrations 0011, 0012) -----------------------------------------------------------------
+# The operations page counts events per channel and day: one range of this index each (0012 replaced 0011's
+# (received_at, channel), whose per-day grouping sorted every event of the period).
+Index("ix_events_channel_received", events.c.channel, events.c.received_at)
+
+# ----- Dashboard look-ups (migration 0012) -----------------------------------------------------------------------
+# Name search keys (rapport.customers.names) per customer RECORD, kept by ingestion from the name traits: merges and
+# their undo need no upkeep (a search joins customers for the canonical id) and erasure deletes the rows with the
+# record's other rows. On PostgreSQL the key is compared byte-wise (collation "C"), as SQLite does, so a prefix is one
+# range of the index on both stores.
+NameKey = String(64).with_variant(String(64, collation="C"), "postgresql")
+customer_names = Table(
+    "customer_names",
+    metadata,
+    Column("customer_id", String(32), primary_key=True),
+    Column("name_key", NameKey, primary_key=True),
+    Index("ix_customer_names_key", "name_key", "customer_id"),
+)
+
+# Events the tracking API or a file ingest refused (validation errors; retries are no rejections): when, through
+# which channel (api | stream | file) and source, why (the field and the reason, quoted values and long numbers
+# left out: no payload is kept) and how many in that call. The operations page counts them beside the volume.
+ingestion_rejections = Table(
+    "ingestion_rejections",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("count", Integer, nullable=False),
+    Index("ix_ingestion_rejections_at", "at"),
+)

@@ -257,8 +257,10 @@ def operations_page(
         "automatic": bars("Automatic orders by status", ops["automatic_orders"]),
         "webhooks": bars("Outbox actions by status", ops["webhooks"]["by_status"]),
         "ingestion": stacked_bars("Events received per day", days, {"events": ops["ingestion"]["events"]}),
+        "rejections": stacked_bars("Events rejected per day, by channel", days,
+                                   ops["ingestion"]["rejected"] or {"rejected": [0] * len(days)}),
         "channels": bars("Events received by channel", ops["ingestion"]["by_channel"]),
-    }
+    }  # fmt: skip
     return render(request, "staff_operations.html", member=member, ops=ops, charts=charts, notice=notice,
                   **_roles(member))  # fmt: skip
 

@@ -13,6 +13,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 TINY = {
     "ingest.py": ["--events", "3000", "--known", "300", "--backends", "sqlite"],
+    "dashboard.py": ["--database", "sqlite:///dashboard.db", "--build", "60", "--requests", "1"],
     "decide.py": ["--customers", "300", "--requests", "40", "--events", "5"],
     "respond.py": ["--orders", "8"],
     "state_read.py": ["--customers", "200", "--reads", "20"],

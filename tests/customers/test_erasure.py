@@ -82,7 +82,7 @@ def test_erasure_removes_everything_and_drops_retried_events(store: Store) -> No
     report = erase_customer(store, "u-erase")
 
     assert report["customer_id"] == customer_id
-    assert report["removed"] == {"events": 2, "identifiers": 4, "records": 1, "merges": 0}
+    assert report["removed"] == {"events": 2, "identifiers": 4, "records": 1, "merges": 0, "customer_names": 3}
     assert store.counts()["events"] == 1  # the other customer is untouched
     assert get_profile(store, "u-keep").facts["events"] == 1
     assert _eventually_absent(store, MARKER) == []

@@ -18,6 +18,7 @@ import httpx
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import func, select
 
 from rapport.access.staff import create_staff, set_password
 from rapport.api.access import AppAccess
@@ -29,6 +30,7 @@ from rapport.store.customer360 import hurting_customers
 from rapport.store.linkage import linkage_store
 from rapport.store.operations import operations
 from rapport.store.store import Store
+from rapport.store.tables import ingestion_rejections
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -41,6 +43,7 @@ class Site:
     url: str
     store: Store
     read_key: str
+    write_key: str
     browser: Browser
     timings: dict[str, float]
 
@@ -93,7 +96,7 @@ def site(demo: tuple[Store, dict[str, Any]]) -> Iterator[Site]:
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        made = Site(f"http://127.0.0.1:{port}", store, report["read_key"], browser, {})
+        made = Site(f"http://127.0.0.1:{port}", store, report["read_key"], report["write_key"], browser, {})
         yield made
         browser.close()
     server.should_exit = True
@@ -152,12 +155,22 @@ def test_home_and_operations_show_the_services_figures(site: Site) -> None:
     api = site.api("/v1/strategy/matrix", since=_period())
     assert _figure(page, "", "decisions") == str(sum(c["decisions"] for c in api["cells"]))
     assert page.locator("#hurting-list li").count() == len(hurting_customers(site.store, datetime.now(UTC)))
+    bad = [{"type": "track", "messageId": f"bad-{i}", "userId": "u-collector-bug"} for i in range(3)]
+    sent = httpx.post(
+        f"{site.url}/v1/batch", json={"batch": bad}, headers={"Authorization": f"Bearer {site.write_key}"}
+    )
+    assert sent.status_code == 400 and len(sent.json()["rejected"]) == 3  # the collector gets its clear errors
     site.open(page, "/staff/operations")
     ops = operations(site.store, datetime.now(UTC))
+    with site.store.engine.connect() as conn:
+        recorded = conn.scalar(select(func.sum(ingestion_rejections.c.count)))
+    assert _figure(page, "", "rejected") == str(ops["ingestion"]["rejected_total"]) == str(recorded)
+    assert recorded >= 3 and page.locator("#rejections tbody tr").count() == len(ops["ingestion"]["reasons"])
+    assert "track needs a non-empty event name" in page.locator("#rejections").inner_text()
     assert _figure(page, "", "events") == str(ops["ingestion"]["total"])
     assert _figure(page, "", "deferred") == str(sum(ops["contact_pressure"]["deferred"]))
     assert _figure(page, "", "dead") == str(len(ops["webhooks"]["dead_letter"]))
-    assert page.locator("svg[role='img']").count() >= 7
+    assert page.locator("svg[role='img']").count() >= 8
     assert page.locator("#models tbody tr").count() == len(ops["models"])
     page.screenshot(path=str(ARTIFACTS / "dashboard-operations.png"), full_page=True)
     page.close()
