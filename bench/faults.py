@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -131,13 +132,17 @@ def _send_all(rig: Rig, ids: list[str], args: argparse.Namespace, record: Acknow
 
 
 def _flush(senders: list[SegmentSender], until: float) -> bool:
-    """Wait for the clients' queues to empty (each flush in a thread, so the deadline holds)."""
+    """Wait for the clients' queues to empty (each flush in a thread, so the deadline holds), then stop them."""
     threads = [threading.Thread(target=s.flush, daemon=True) for s in senders]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(max(0.0, until - time.monotonic()))
-    return not any(t.is_alive() for t in threads)
+    flushed = not any(t.is_alive() for t in threads)
+    if flushed:
+        for sender in senders:
+            sender.close()  # the consumer threads stop
+    return flushed
 
 
 def _replay_twice(rig: Rig, ids: list[str], args: argparse.Namespace, until: float) -> dict[str, Any]:
@@ -158,59 +163,61 @@ def scenario_kills(kind: str, mode: str, args: argparse.Namespace, pg: Dedicated
     """API SIGKILLed ``--kills`` times at random points of the sending (the stream: the worker too, mid-batch)."""
     database = pg.database() if pg else f"sqlite:///{tmp / f'faults-{uuid.uuid4().hex[:6]}.db'}"
     rig = _rig(database, mode, args)
-    rng = random.Random(args.seed)
-    ids = [f"fault-{uuid.uuid4().hex}" for _ in range(args.events)]
-    started = time.monotonic()
-    until = started + args.deadline
-    record = Acknowledgements()
-    worker_kills = 0
-    senders = [SegmentSender(rig.key, rig.port, args.upload_size, record) for _ in range(args.clients)]
-    # The events go out in kills + 1 slices; kill i comes at a random point inside slice i (10-90% of it sent), a few
-    # milliseconds into a request, once a warm spare is ready, so every kill lands while the client is sending.
-    bounds = [round(i * args.events / (args.kills + 1)) for i in range(args.kills + 2)]
-    api_kills = 0
-    for i in range(args.kills + 1):
-        if i < args.kills:
-            rig.api.spare_ready(wait=300)
-            if rig.worker is not None:
-                rig.worker.spare_ready(wait=300)
-        chunk = ids[bounds[i] : bounds[i + 1]]
-        for n, sender in enumerate(senders):
-            sender.send(chunk[n :: args.clients])
-        if i == args.kills or time.monotonic() > until:
-            break
-        point = bounds[i] + round(len(chunk) * rng.uniform(0.1, 0.9))
-        while len(record.acked) < point and time.monotonic() < until:
-            time.sleep(0.002)
-        time.sleep(rng.uniform(0, 0.05))
-        rig.api.restart_after_kill()
-        api_kills += 1
-        if rig.worker is not None:  # then the worker, while it stores what the client sent
-            worker_kills += _kill_worker_mid_batch(rig, min(until, time.monotonic() + 60))
-    flushed = _flush(senders, until)
-    sent_seconds = time.monotonic() - started
-    acked = list(record.acked)
-    distinct, rows, table_doubled = _drained(rig, acked, until + 120)
-    result: dict[str, Any] = {
-        "scenario": "kills",
-        "store": kind,
-        "mode": mode,
-        "events": args.events,
-        "api_kills": api_kills,
-        "worker_kills_mid_batch": worker_kills if rig.worker else None,
-        "acknowledged": len(set(acked)),
-        "given_up": len(set(record.given_up)),
-        "lost": len(set(acked)) - distinct,
-        "doubled": rows - distinct + table_doubled,
-        "flushed": flushed,
-        "send_seconds": round(sent_seconds, 1),
-        "events_per_second": round(len(acked) / sent_seconds),
-        "api_restart_seconds_p50": _p50(rig.api.restart_seconds),
-        "worker_restart_seconds_p50": _p50(rig.worker.restart_seconds) if rig.worker else None,
-        "statuses": dict(record.statuses),
-    }
-    result.update(_replay_twice(rig, ids, args, time.monotonic() + args.deadline))
-    rig.stop()
+    try:
+        rng = random.Random(args.seed)
+        ids = [f"fault-{uuid.uuid4().hex}" for _ in range(args.events)]
+        started = time.monotonic()
+        until = started + args.deadline
+        record = Acknowledgements()
+        worker_kills = 0
+        senders = [SegmentSender(rig.key, rig.port, args.upload_size, record) for _ in range(args.clients)]
+        # The events go out in kills + 1 slices; kill i comes at a random point inside slice i (10-90% of it sent), a few
+        # milliseconds into a request, once a warm spare is ready, so every kill lands while the client is sending.
+        bounds = [round(i * args.events / (args.kills + 1)) for i in range(args.kills + 2)]
+        api_kills = 0
+        for i in range(args.kills + 1):
+            if i < args.kills:
+                rig.api.spare_ready(wait=300)
+                if rig.worker is not None:
+                    rig.worker.spare_ready(wait=300)
+            chunk = ids[bounds[i] : bounds[i + 1]]
+            for n, sender in enumerate(senders):
+                sender.send(chunk[n :: args.clients])
+            if i == args.kills or time.monotonic() > until:
+                break
+            point = bounds[i] + round(len(chunk) * rng.uniform(0.1, 0.9))
+            while len(record.acked) < point and time.monotonic() < until:
+                time.sleep(0.002)
+            time.sleep(rng.uniform(0, 0.05))
+            rig.api.restart_after_kill()
+            api_kills += 1
+            if rig.worker is not None:  # then the worker, while it stores what the client sent
+                worker_kills += _kill_worker_mid_batch(rig, min(until, time.monotonic() + 60))
+        flushed = _flush(senders, until)
+        sent_seconds = time.monotonic() - started
+        acked = list(record.acked)
+        distinct, rows, table_doubled = _drained(rig, acked, until + 120)
+        result: dict[str, Any] = {
+            "scenario": "kills",
+            "store": kind,
+            "mode": mode,
+            "events": args.events,
+            "api_kills": api_kills,
+            "worker_kills_mid_batch": worker_kills if rig.worker else None,
+            "acknowledged": len(set(acked)),
+            "given_up": len(set(record.given_up)),
+            "lost": len(set(acked)) - distinct,
+            "doubled": rows - distinct + table_doubled,
+            "flushed": flushed,
+            "send_seconds": round(sent_seconds, 1),
+            "events_per_second": round(len(acked) / sent_seconds),
+            "api_restart_seconds_p50": _p50(rig.api.restart_seconds),
+            "worker_restart_seconds_p50": _p50(rig.worker.restart_seconds) if rig.worker else None,
+            "statuses": dict(record.statuses),
+        }
+        result.update(_replay_twice(rig, ids, args, time.monotonic() + args.deadline))
+    finally:
+        rig.stop()
     result["check_broken"] = _check(database)
     result["seconds"] = round(time.monotonic() - started, 1)
     result["ok"] = (
@@ -263,28 +270,32 @@ def scenario_pg_restart(mode: str, args: argparse.Namespace, pg: DedicatedPostgr
     """PostgreSQL restarted ``--pg-restarts`` times while the client sends: 503 with Retry-After, never 500."""
     database = pg.database()
     rig = _rig(database, mode, args)
-    ids = [f"pgdown-{uuid.uuid4().hex}" for _ in range(args.pg_events)]
-    started = time.monotonic()
-    until = started + args.deadline
-    record = Acknowledgements()
-    recovered: list[float] = []
-    with Probe(rig.port, rig.key) as probe:
-        senders = _send_all(rig, ids, args, record)
-        for n in range(args.pg_restarts):
-            while len(record.acked) < (n + 1) * args.pg_events // (args.pg_restarts + 1):
-                if time.monotonic() > until:
-                    break
-                time.sleep(0.01)
-            restarted = time.monotonic()
-            pg.restart()
-            while time.monotonic() < until and not any(t > restarted and s < 300 for t, s, _ in probe.answers[-50:]):
-                time.sleep(0.05)
-            recovered.append(time.monotonic() - restarted)
-        flushed = _flush(senders, until)
-        time.sleep(0.5)
-    acked = list(record.acked) + probe.acked
-    distinct, rows, table_doubled = _drained(rig, acked, until + 120)
-    rig.stop()
+    try:
+        ids = [f"pgdown-{uuid.uuid4().hex}" for _ in range(args.pg_events)]
+        started = time.monotonic()
+        until = started + args.deadline
+        record = Acknowledgements()
+        recovered: list[float] = []
+        with Probe(rig.port, rig.key) as probe:
+            senders = _send_all(rig, ids, args, record)
+            for n in range(args.pg_restarts):
+                while len(record.acked) < (n + 1) * args.pg_events // (args.pg_restarts + 1):
+                    if time.monotonic() > until:
+                        break
+                    time.sleep(0.01)
+                restarted = time.monotonic()
+                pg.restart()
+                while time.monotonic() < until and not any(
+                    t > restarted and s < 300 for t, s, _ in probe.answers[-50:]
+                ):
+                    time.sleep(0.05)
+                recovered.append(time.monotonic() - restarted)
+            flushed = _flush(senders, until)
+            time.sleep(0.5)
+        acked = list(record.acked) + probe.acked
+        distinct, rows, table_doubled = _drained(rig, acked, until + 120)
+    finally:
+        rig.stop()
     answers = Counter(str(s) for _, s, _ in probe.answers)
     unavailable = [r for _, s, r in probe.answers if s == 503]
     result: dict[str, Any] = {
@@ -323,6 +334,7 @@ def _p50(values: list[float]) -> float | None:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (processes, streams, the cluster) when stopped
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--kills", type=int, default=20)

@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 import uuid
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -247,6 +248,7 @@ class Acknowledgements:
 
     acked: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)  # seconds from track() to the batch's 2xx
+    request_latencies: list[float] = field(default_factory=list)  # seconds from a batch's POST to its 2xx
     statuses: Counter[str] = field(default_factory=Counter)
     unavailable_without_retry_after: int = 0
     given_up: list[str] = field(default_factory=list)
@@ -260,6 +262,7 @@ def _recording_post(original: Callable[..., Any]) -> Callable[..., Any]:
     def post(write_key: str, host: str | None = None, **kwargs: Any) -> Any:
         record = _HOOKED.get(write_key)
         batch = kwargs.get("batch") or []
+        posted = time.monotonic()
         try:
             response = original(write_key, host, **kwargs)
         except segment_consumer.APIError as exc:
@@ -279,6 +282,7 @@ def _recording_post(original: Callable[..., Any]) -> Callable[..., Any]:
             with record.lock:
                 record.statuses[str(response.status_code)] += 1
                 record.acked.extend(m["messageId"] for m in batch)
+                record.request_latencies.append(now - posted)
                 record.latencies.extend(now - m["properties"]["t"] for m in batch if "t" in m.get("properties", {}))
         return response
 
@@ -314,13 +318,13 @@ class SegmentSender:
         with self.record.lock:
             self.record.given_up.extend(m["messageId"] for m in batch)
 
-    def send(self, ids: Iterable[str], users: int = 997, stamp: bool = False) -> None:
-        """Enqueue one track call per id (``stamp``: carry the enqueue time for latency)."""
-        for i, message_id in enumerate(ids):
-            properties: dict[str, Any] = {"n": i}
-            if stamp:
-                properties["t"] = time.monotonic()
-            self.client.track(user_id=f"user-{i % users}", event="Viewed", properties=properties, message_id=message_id)
+    def send(self, ids: Iterable[str], users: int = 997, stamp: bool = False, prefix: str = "user") -> None:
+        """Enqueue one track call per id from one of ``users`` people, the same for the same id whatever the order
+        (a replay sends the very same events); ``stamp`` carries the enqueue time, for latency."""
+        for message_id in ids:
+            properties: dict[str, Any] = {"t": time.monotonic()} if stamp else {}
+            user = f"{prefix}-{zlib.crc32(message_id.encode()) % users}"
+            self.client.track(user_id=user, event="Viewed", properties=properties, message_id=message_id)
 
     def flush(self) -> None:
         self.client.flush()
