@@ -37,7 +37,7 @@ from rapport.config import Settings
 from rapport.store.keys import create_key
 from rapport.store.store import Store
 from rapport.store.tables import events
-from rapport.stream.jetstream import StreamSettings, delete_stream, stream_state
+from rapport.stream.jetstream import StreamSettings, connect, delete_stream, stream_state
 from rapport.stream.worker import INGEST_CONSUMER
 
 
@@ -103,13 +103,24 @@ def _drained(rig: Rig, ids: list[str], until: float) -> tuple[int, int, int]:
         time.sleep(0.5)
 
 
+async def _holding_a_batch(stream: StreamSettings, until: float) -> bool:
+    """Wait until the worker holds delivered, unacknowledged calls (it is mid-batch); False at the deadline."""
+    client, js = await connect(stream)
+    try:
+        while time.monotonic() < until:
+            if (await js.consumer_info(stream.name, INGEST_CONSUMER)).num_ack_pending:
+                return True
+            await asyncio.sleep(0.005)
+        return False
+    finally:
+        await client.close()
+
+
 def _kill_worker_mid_batch(rig: Rig, until: float) -> bool:
-    """SIGKILL the worker while it holds delivered, unacknowledged calls, and restart it; False if it held none."""
+    """SIGKILL the worker while it holds a batch, and restart it; False if it held none before ``until``."""
     assert rig.worker is not None and rig.stream is not None
-    while asyncio.run(stream_state(rig.stream, INGEST_CONSUMER))["ack_pending"] == 0:
-        if time.monotonic() > until:
-            return False
-        time.sleep(0.01)
+    if not asyncio.run(_holding_a_batch(rig.stream, until)):
+        return False
     rig.worker.restart_after_kill()
     return True
 
@@ -192,7 +203,7 @@ def scenario_kills(kind: str, mode: str, args: argparse.Namespace, pg: Dedicated
             rig.api.restart_after_kill()
             api_kills += 1
             if rig.worker is not None:  # then the worker, while it stores what the client sent
-                worker_kills += _kill_worker_mid_batch(rig, min(until, time.monotonic() + 60))
+                worker_kills += _kill_worker_mid_batch(rig, min(until, time.monotonic() + 30))
         flushed = _flush(senders, until)
         sent_seconds = time.monotonic() - started
         acked = list(record.acked)
