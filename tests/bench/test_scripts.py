@@ -44,7 +44,21 @@ TINY = {
         "200",
     ],
     "request.py": ["--sections", "latency", "--customers", "200", "--requests", "20"],
-    "faults.py": ["--events", "300", "--kills", "2", "--stores", "sqlite,postgresql", "--deadline", "120"],
+    "faults.py": [
+        "--events",
+        "3000",
+        "--kills",
+        "2",
+        "--modes",
+        "stream",
+        "--upload-size",
+        "100",
+        "--pg-events",
+        "600",
+        "--pg-restarts",
+        "1",
+    ],
+    "scale.py": ["--seconds", "3", "--stores", "sqlite", "--workers", "0,1", "--clients", "2", "--sample", "1"],
     "simulate.py": ["--customers", "60", "--days", "30", "--shares", "0.3", "--tolerances", "low", "--seeds", "1"],
 }
 
