@@ -17,6 +17,7 @@ import pandas as pd
 from rapport.customers.linkage.blocking import BlockingRule
 from rapport.customers.linkage.files import PeopleFile, read_people_files
 from rapport.customers.linkage.model import LinkageModel
+from rapport.customers.linkage.ports import LinkageEngine
 from rapport.customers.linkage.prepare import prepare_records
 from rapport.customers.linkage.roles import ColumnRole, feature_names, recognise_roles
 from rapport.customers.linkage.thresholds import ThresholdChoice, choose_threshold
@@ -64,10 +65,14 @@ def common_features(files: list[PeopleFile], id_column: str) -> dict[str, dict[s
 
 
 def link_files(
-    paths: list[Path], id_column: str, threshold: float | None = None, progress: Callable[[int], None] | None = None
+    paths: list[Path],
+    id_column: str,
+    threshold: float | None = None,
+    progress: Callable[[int], None] | None = None,
+    engine: LinkageEngine | None = None,
 ) -> LinkageRun:
     """Deduplicate one file or link several (see link_people)."""
-    return link_people(read_people_files(paths, id_column), id_column, threshold, progress)
+    return link_people(read_people_files(paths, id_column), id_column, threshold, progress, engine)
 
 
 def link_people(
@@ -75,8 +80,10 @@ def link_people(
     id_column: str,
     threshold: float | None = None,
     progress: Callable[[int], None] | None = None,
+    engine: LinkageEngine | None = None,
 ) -> LinkageRun:
-    """Link the files' records; ``threshold`` overrides the label-free default."""
+    """Link the files' records; ``threshold`` overrides the label-free default; ``engine`` runs Splink (DuckDB
+    when none is given)."""
     tick = progress or (lambda _: None)
     if threshold is not None and not 0.0 < threshold < 1.0:
         raise InvalidInput(f"--threshold {threshold} must be a probability strictly between 0 and 1.")
@@ -84,7 +91,7 @@ def link_people(
     started = time.perf_counter()
     features = common_features(files, id_column)
     frames = [prepare_records(f.frame, features[f.source], id_column, f.source) for f in files]
-    model = LinkageModel(frames, list(features[files[0].source]))
+    model = LinkageModel(frames, list(features[files[0].source]), engine=engine)
     tick(2)
     seconds["prepare_and_block"] = time.perf_counter() - started
     model.fit(progress=lambda _: None, tick=tick)
