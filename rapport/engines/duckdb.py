@@ -16,6 +16,7 @@ class DuckDBEngine:
 
     name = "duckdb"
     sql_dialect = "duckdb"
+    u_sample_chunks = 10  # Splink's default: bounded memory, and it stops early once every level is counted
 
     def database_api(self) -> DuckDBAPI:
         api = DuckDBAPI()

@@ -4,7 +4,7 @@ Importing this module imports PySpark (``rapport[spark]``); rapport.engines impo
 On a local master the session is sized for one machine (few shuffle partitions, no web UI); on a cluster, Spark's
 own configuration (``spark-defaults.conf``, ``--conf`` via ``PYSPARK_SUBMIT_ARGS``) decides. Splink breaks lineage
 by writing intermediate tables as parquet under the session's checkpoint directory, a temporary one unless the
-session already has one.
+session already has one; on a local master they are persisted in memory (spilling to disk) instead.
 """
 
 from __future__ import annotations
@@ -25,37 +25,67 @@ LOCAL_SHUFFLE_PARTITIONS = 4  # Spark's default of 200 is for clusters; on two c
 
 
 class SparkEngine:
-    """One Spark session shared by every model run on this engine; ``close`` stops it."""
+    """One Spark session shared by every model run on this engine, started on first use (or the session already
+    running in this process); ``close`` stops a session it started."""
 
     name = "spark"
     sql_dialect = "spark"
+    u_sample_chunks = 1  # each piece is a Spark job per comparison, whose start costs more than its work
 
-    def __init__(self, master: str, driver_memory: str = "4g", app_name: str = "rapport-link") -> None:
-        logging.getLogger("py4j").setLevel(logging.ERROR)
+    def __init__(
+        self,
+        master: str,
+        driver_memory: str = "4g",
+        shuffle_partitions: int = LOCAL_SHUFFLE_PARTITIONS,
+        break_lineage: str | None = None,
+        app_name: str = "rapport-link",
+    ) -> None:
         self.master = master
-        self._checkpoints = tempfile.mkdtemp(prefix="rapport-spark-")
+        # In memory (spilling to disk) on one machine; parquet files, Splink's default, on a cluster.
+        self.break_lineage = break_lineage or ("persist" if master.startswith("local") else "parquet")
+        self._local = {
+            "spark.sql.shuffle.partitions": str(shuffle_partitions),
+            "spark.default.parallelism": str(shuffle_partitions),
+            "spark.driver.memory": driver_memory,
+            "spark.ui.enabled": "false",
+        }
+        self._app_name = app_name
+        self._session: SparkSession | None = None
+        self._owned = False  # a session that was running before (a notebook's, a test's) is not ours to stop
+        self._checkpoints: str | None = None
+
+    @property
+    def spark(self) -> SparkSession:
+        """The session (started now if it is not yet)."""
+        if self._session is None:
+            self._session = self._start()
+        return self._session
+
+    def _start(self) -> SparkSession:
+        logging.getLogger("py4j").setLevel(logging.ERROR)
+        running = SparkSession.getActiveSession()
+        if running is not None:
+            return running
+        self._owned = True
         builder = (
-            SparkSession.builder.master(master)
-            .appName(app_name)
+            SparkSession.builder.master(self.master)
+            .appName(self._app_name)
             .config("spark.jars", similarity_jar_location())  # Splink's Jaro-Winkler, Damerau-Levenshtein … UDFs
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")  # pandas in and out without row pickling
             .config("spark.ui.showConsoleProgress", "false")  # the CLI draws its own progress bar
         )
-        if master.startswith("local"):
-            builder = (
-                builder.config("spark.sql.shuffle.partitions", str(LOCAL_SHUFFLE_PARTITIONS))
-                .config("spark.default.parallelism", str(LOCAL_SHUFFLE_PARTITIONS))
-                .config("spark.driver.memory", driver_memory)
-                .config("spark.ui.enabled", "false")
-                .config("spark.sql.adaptive.enabled", "true")
-            )
-        self.spark = builder.getOrCreate()
-        self.spark.sparkContext.setLogLevel("ERROR")
-        if self.spark.sparkContext.getCheckpointDir() is None:
-            self.spark.sparkContext.setCheckpointDir(self._checkpoints)
+        if self.master.startswith("local"):
+            for key, value in self._local.items():
+                builder = builder.config(key, value)
+        session = builder.getOrCreate()
+        session.sparkContext.setLogLevel("ERROR")
+        if session.sparkContext.getCheckpointDir() is None:
+            self._checkpoints = tempfile.mkdtemp(prefix="rapport-spark-")
+            session.sparkContext.setCheckpointDir(self._checkpoints)
+        return session
 
     def database_api(self) -> SparkAPI:
-        return SparkAPI(spark_session=self.spark)
+        return SparkAPI(spark_session=self.spark, break_lineage_method=self.break_lineage)
 
     def add_table(self, api: Any, frame: pd.DataFrame) -> str:
         name = f"_rapport_all_{next(_names)}"
@@ -70,6 +100,10 @@ class SparkEngine:
         return [tuple(row) for row in self.spark.sql(spark_sql).collect()]
 
     def close(self) -> None:
-        """Stop the session and remove the temporary checkpoints."""
-        self.spark.stop()
-        shutil.rmtree(self._checkpoints, ignore_errors=True)
+        """Stop the session (if it started) and remove the temporary checkpoints."""
+        if self._session is not None and self._owned:
+            self._session.stop()
+        self._session = None
+        if self._checkpoints is not None:
+            shutil.rmtree(self._checkpoints, ignore_errors=True)
+            self._checkpoints = None

@@ -39,6 +39,7 @@ class LinkageRun:
     rules: list[BlockingRule]
     model_json: str
     seconds: dict[str, float] = field(default_factory=dict)
+    engine: str = "duckdb"  # where Splink ran
 
     @property
     def records(self) -> int:
@@ -115,6 +116,7 @@ def link_people(
         rules=model.rules,
         model_json=model.model_json(),
         seconds={k: round(v, 2) for k, v in seconds.items()},
+        engine=model.engine.name,
     )
 
 

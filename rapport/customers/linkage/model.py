@@ -109,7 +109,7 @@ class LinkageModel:
         advance = tick or (lambda _: None)
         say("sampling non-matches (u)")
         self.linker.training.estimate_u_using_random_sampling(
-            max_pairs=min(5e6, max(2e5, self.records * 20)), seed=seed
+            max_pairs=min(5e6, max(2e5, self.records * 20)), seed=seed, num_chunks=self.engine.u_sample_chunks
         )
         advance(1)
         estimated: set[str] = set()

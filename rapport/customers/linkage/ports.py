@@ -106,6 +106,9 @@ class LinkageEngine(Protocol):
     @property
     def sql_dialect(self) -> str: ...  # Splink's name for the dialect: "duckdb", "spark"
 
+    @property
+    def u_sample_chunks(self) -> int: ...  # pieces Splink's u sampling runs in (each piece is one query a comparison)
+
     def database_api(self) -> Any: ...  # a fresh Splink DatabaseAPI, one per model
 
     def add_table(self, api: Any, frame: pd.DataFrame) -> str: ...  # the name to query ``frame`` by
