@@ -4,7 +4,7 @@ Importing this module imports PySpark (``rapport[spark]``); rapport.engines impo
 On a local master the session is sized for one machine (few shuffle partitions, no web UI); on a cluster, Spark's
 own configuration (``spark-defaults.conf``, ``--conf`` via ``PYSPARK_SUBMIT_ARGS``) decides. Splink breaks lineage
 by writing intermediate tables as parquet under the session's checkpoint directory, a temporary one unless the
-session already has one; on a local master they are persisted in memory (spilling to disk) instead.
+session already has one.
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ class SparkEngine:
         master: str,
         driver_memory: str = "4g",
         shuffle_partitions: int = LOCAL_SHUFFLE_PARTITIONS,
-        break_lineage: str | None = None,
+        break_lineage: str = "parquet",
         app_name: str = "rapport-link",
     ) -> None:
         self.master = master
-        # In memory (spilling to disk) on one machine; parquet files, Splink's default, on a cluster.
-        self.break_lineage = break_lineage or ("persist" if master.startswith("local") else "parquet")
+        # Parquet files, Splink's default for Spark ("persist" in memory was slower here: lineage grows).
+        self.break_lineage = break_lineage
         self._local = {
             "spark.sql.shuffle.partitions": str(shuffle_partitions),
             "spark.default.parallelism": str(shuffle_partitions),
