@@ -29,6 +29,7 @@ from tests.conftest import make_store
 from tests.customers.linkage.people_events import call_centre, firm_messages
 
 runner = CliRunner()
+SPARK_TIMEOUT = 1800  # seconds: a Spark job costs seconds on two cores shared by six developers' work
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +47,7 @@ def _f1(run: LinkageRun) -> float:
     return score_linkage(run.assignment(), truth.values()).f1
 
 
+@pytest.mark.timeout(SPARK_TIMEOUT)
 def test_febrl4_gives_the_same_clusters_on_spark_as_on_duckdb(spark: SparkEngine) -> None:
     files = read_people_files(febrl_paths("febrl4"), ID_COLUMN)
     duckdb = link_people(files, ID_COLUMN)
@@ -66,6 +68,7 @@ def firm(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
     store.close()
 
 
+@pytest.mark.timeout(SPARK_TIMEOUT)
 def test_store_linkage_on_spark_merges_and_runs_a_model_saved_by_duckdb(firm: Store, spark: SparkEngine) -> None:
     url = str(firm.settings.database_url)
     result = runner.invoke(app, ["link", "--store", "--engine", "spark", "--database", url, "--json"])
