@@ -85,6 +85,10 @@ class SparkEngine:
         return session
 
     def database_api(self) -> SparkAPI:
+        # Splink registers each model's inputs as temporary views s0, s1 …: a shared session keeps the last model's.
+        for table in self.spark.catalog.listTables():
+            if table.isTemporary and table.name[:1] == "s" and table.name[1:].isdigit():
+                self.spark.catalog.dropTempView(table.name)
         return SparkAPI(spark_session=self.spark, break_lineage_method=self.break_lineage)
 
     def add_table(self, api: Any, frame: pd.DataFrame) -> str:
