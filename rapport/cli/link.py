@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -10,10 +12,13 @@ from rich.table import Table
 from rapport.cli.context import open_store
 from rapport.cli.main import app
 from rapport.cli.output import cli_errors, console, print_json, progress_callback
+from rapport.config import load_settings
 from rapport.customers.linkage.batch import STEPS, LinkageRun, link_people
 from rapport.customers.linkage.evaluation import LinkageScores, score_linkage
 from rapport.customers.linkage.files import read_labels, read_people_files
 from rapport.customers.linkage.mapping import parse_columns
+from rapport.customers.linkage.ports import LinkageEngine
+from rapport.engines import linkage_engine, spark_master
 from rapport.errors import InvalidInput
 
 
@@ -37,14 +42,18 @@ def link_command(
     retrain: bool = typer.Option(False, "--retrain", help="--store: train the model again on every profile"),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
     database: str | None = typer.Option(None, "--database", help="--store: database URL"),
+    engine: str | None = typer.Option(None, "--engine", help="Where Splink runs: duckdb (default) or spark"),
+    spark_master: str | None = typer.Option(
+        None, "--spark-master", help="--engine spark: the master (default $SPARK_MASTER or local[2]; spark://host:7077)"
+    ),
 ) -> None:
     """Find the same person across records with no shared identifier (Fellegi-Sunter on Splink, trained by EM)."""
-    with cli_errors():
+    with cli_errors(), _engine(engine, spark_master) as runner:
         mapping = parse_columns(columns or [])
         if store and mapping:
             raise InvalidInput("--column maps columns of --input files; --store links the stored profiles' traits.")
         if store:
-            _link_store(database, threshold, review_threshold, retrain, as_json)
+            _link_store(database, threshold, review_threshold, retrain, as_json, runner)
             return
         if not inputs:
             raise InvalidInput("Give --input FILE (one to deduplicate, several to link), or --store.")
@@ -56,7 +65,7 @@ def link_command(
         truth = read_labels(labels.expanduser(), files, id_column) if labels else None  # bad labels fail first
         progress, advance = progress_callback(STEPS, f"Linking {sum(len(f.frame) for f in files):,} records")
         with progress:
-            run = link_people(files, id_column, threshold, advance, columns=mapping)
+            run = link_people(files, id_column, threshold, advance, columns=mapping, engine=runner)
         run.clusters.to_csv(output, index=False)
         scores = score_linkage(run.assignment(), truth) if truth is not None else None
     summary = _summary(run, output, scores)
@@ -68,10 +77,22 @@ def link_command(
         _print_scores(scores)
 
 
+@contextmanager
+def _engine(name: str | None, master: str | None) -> Iterator[LinkageEngine]:
+    """The engine chosen by option or settings (rapport.toml, RAPPORT_LINKAGE_ENGINE), released afterwards."""
+    settings = load_settings()
+    chosen = linkage_engine(name or settings.linkage_engine, spark_master(master, settings.spark_master))
+    try:
+        yield chosen
+    finally:
+        chosen.close()
+
+
 def _summary(run: LinkageRun, output: Path, scores: LinkageScores | None) -> dict[str, object]:
     clusters = run.clusters["cluster_id"].nunique()
     return {
         "records": run.records,
+        "engine": run.engine,
         "clusters": clusters,
         "threshold": run.threshold,
         "default_threshold": run.chosen.threshold,
@@ -106,7 +127,12 @@ def _print_scores(scores: LinkageScores) -> None:
 
 
 def _link_store(
-    database: str | None, threshold: float | None, review: float | None, retrain: bool, as_json: bool
+    database: str | None,
+    threshold: float | None,
+    review: float | None,
+    retrain: bool,
+    as_json: bool,
+    engine: LinkageEngine,
 ) -> None:
     from rapport.customers.linkage.proposals import STORE_STEPS, link_store
     from rapport.store.linkage import linkage_store
@@ -114,7 +140,9 @@ def _link_store(
     store = linkage_store(open_store(database))
     progress, advance = progress_callback(STORE_STEPS, "Linking stored profiles")
     with progress:
-        report = link_store(store, auto_threshold=threshold, review_threshold=review, retrain=retrain, progress=advance)
+        report = link_store(
+            store, auto_threshold=threshold, review_threshold=review, retrain=retrain, progress=advance, engine=engine
+        )
     if as_json:
         print_json(report.as_dict())
         return

@@ -18,6 +18,7 @@ from rapport.customers.linkage.blocking import BlockingRule
 from rapport.customers.linkage.files import PeopleFile, read_people_files
 from rapport.customers.linkage.mapping import ColumnMapping, check_columns, mapping_for
 from rapport.customers.linkage.model import LinkageModel
+from rapport.customers.linkage.ports import LinkageEngine
 from rapport.customers.linkage.prepare import prepare_records
 from rapport.customers.linkage.roles import ROLES, ColumnRole, feature_names, recognise_roles
 from rapport.customers.linkage.thresholds import ThresholdChoice, choose_threshold
@@ -39,6 +40,7 @@ class LinkageRun:
     rules: list[BlockingRule]
     model_json: str
     seconds: dict[str, float] = field(default_factory=dict)
+    engine: str = "duckdb"  # where Splink ran
 
     @property
     def records(self) -> int:
@@ -82,9 +84,10 @@ def link_files(
     threshold: float | None = None,
     progress: Callable[[int], None] | None = None,
     columns: Sequence[ColumnMapping] = (),
+    engine: LinkageEngine | None = None,
 ) -> LinkageRun:
     """Deduplicate one file or link several (see link_people)."""
-    return link_people(read_people_files(paths, id_column), id_column, threshold, progress, columns)
+    return link_people(read_people_files(paths, id_column), id_column, threshold, progress, columns, engine)
 
 
 def link_people(
@@ -93,9 +96,11 @@ def link_people(
     threshold: float | None = None,
     progress: Callable[[int], None] | None = None,
     columns: Sequence[ColumnMapping] = (),
+    engine: LinkageEngine | None = None,
 ) -> LinkageRun:
     """Link the files' records; ``threshold`` overrides the label-free default, ``columns`` (role, column) pairs
-    say what columns hold where recognition cannot tell (``--column``)."""
+    say what columns hold where recognition cannot tell (``--column``); ``engine`` runs Splink (DuckDB when none
+    is given)."""
     tick = progress or (lambda _: None)
     if threshold is not None and not 0.0 < threshold < 1.0:
         raise InvalidInput(f"--threshold {threshold} must be a probability strictly between 0 and 1.")
@@ -103,7 +108,7 @@ def link_people(
     started = time.perf_counter()
     features = common_features(files, id_column, columns)
     frames = [prepare_records(f.frame, features[f.source], id_column, f.source) for f in files]
-    model = LinkageModel(frames, list(features[files[0].source]))
+    model = LinkageModel(frames, list(features[files[0].source]), engine=engine)
     tick(2)
     seconds["prepare_and_block"] = time.perf_counter() - started
     model.fit(progress=lambda _: None, tick=tick)
@@ -127,6 +132,7 @@ def link_people(
         rules=model.rules,
         model_json=model.model_json(),
         seconds={k: round(v, 2) for k, v in seconds.items()},
+        engine=model.engine.name,
     )
 
 

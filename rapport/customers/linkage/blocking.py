@@ -9,9 +9,11 @@ dropped. Several rules together recover a pair that a typo hides from one of the
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-import duckdb
+from splink.blocking_rule_library import CustomRule
 
 from rapport.customers.linkage import roles as r
 from rapport.customers.linkage.prepare import PHONETIC_SUFFIX
@@ -20,6 +22,8 @@ from rapport.errors import InvalidInput
 _STRONG = (r.ID_NUMBER, r.EMAIL, r.PHONE, r.BIRTH_DATE)
 _WEAK = (r.SURNAME, r.GIVEN_NAME, r.FULL_NAME, r.POSTCODE, r.STREET_NUMBER, r.CITY, r.ADDRESS, r.STATE)
 _MAX_RULES = 10
+
+Query = Callable[[str], list[tuple[Any, ...]]]  # rows of one query in DuckDB's dialect, on the linkage engine
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,16 @@ class BlockingRule:
     pairs: int
 
     def sql(self) -> str:
+        """The rule in DuckDB's dialect (see ``rule``)."""
         return " and ".join(f'l."{k}" = r."{k}"' for k in self.keys)
+
+    def rule(self) -> CustomRule:
+        """The rule for Splink, which translates it to the engine's dialect."""
+        return CustomRule(self.sql(), sql_dialect="duckdb")
+
+    def setting(self) -> dict[str, str]:
+        """The rule as a settings entry (as Splink saves it)."""
+        return {"blocking_rule": self.sql(), "sql_dialect": "duckdb"}
 
 
 def _candidates(features: list[str]) -> list[tuple[str, ...]]:
@@ -47,7 +60,7 @@ def _candidates(features: list[str]) -> list[tuple[str, ...]]:
     return out
 
 
-def count_pairs(con: duckdb.DuckDBPyConnection, table: str, keys: tuple[str, ...], link_only: bool) -> int:
+def count_pairs(query: Query, table: str, keys: tuple[str, ...], link_only: bool) -> int:
     """Pairs a rule on ``keys`` generates (within one file, or across files when ``link_only``)."""
     cols = ", ".join(f'"{k}"' for k in keys)
     not_null = " and ".join(f'"{k}" is not null' for k in keys)
@@ -55,15 +68,15 @@ def count_pairs(con: duckdb.DuckDBPyConnection, table: str, keys: tuple[str, ...
         sql = f"""select coalesce(sum(n * n - ss) / 2, 0) from (
                     select sum(c) as n, sum(c * c) as ss from (
                       select {cols}, source_dataset, count(*) as c from {table} where {not_null}
-                      group by all) group by {cols})"""
+                      group by {cols}, source_dataset) group by {cols})"""
     else:
         sql = f"select coalesce(sum(c * (c - 1)) / 2, 0) from (select count(*) as c from {table} where {not_null} group by {cols})"
-    rows = con.execute(sql).fetchall()  # fetch to the end: Splink shares this connection
+    rows = query(sql)
     return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
 
 def choose_blocking_rules(
-    con: duckdb.DuckDBPyConnection,
+    query: Query,
     table: str,
     features: list[str],
     records: int,
@@ -74,10 +87,10 @@ def choose_blocking_rules(
     budget = max(pairs_per_record * records, 200_000)
     chosen: list[BlockingRule] = []
     for keys in _candidates(features):
-        pairs = count_pairs(con, table, keys, link_only)
+        pairs = count_pairs(query, table, keys, link_only)
         if pairs > budget:
             refined = [
-                (count_pairs(con, table, (*keys, extra), link_only), (*keys, extra))
+                (count_pairs(query, table, (*keys, extra), link_only), (*keys, extra))
                 for extra in features
                 if extra not in keys and r.role_of_feature(extra) in (r.POSTCODE, r.CITY, r.GIVEN_NAME, r.SURNAME)
             ]

@@ -1,9 +1,10 @@
-"""The Fellegi-Sunter model, on Splink over DuckDB: trained without labels, then used to score blocked pairs.
+"""The Fellegi-Sunter model, on Splink (over DuckDB, or Spark): trained without labels, then used to score pairs.
 
 Training follows Splink's recommended order: u probabilities (how often two different people agree by chance) from
 a random sample of pairs, then m probabilities (how often the same person's two records agree) by expectation
 maximisation over blocked pairs, one session per blocking rule until every comparison has been estimated from pairs
-not blocked on it. The prior (the share of pairs that match) comes from the EM sessions, not from labels.
+not blocked on it. The prior (the share of pairs that match) comes from the EM sessions, not from labels. The
+engine (ports.LinkageEngine) runs the SQL; the model is the same on each.
 """
 
 from __future__ import annotations
@@ -12,14 +13,17 @@ import copy
 import json
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pandas as pd
-from splink import DuckDBAPI, Linker, SettingsCreator
+from splink import Linker, SettingsCreator
 from splink.internals.exceptions import SplinkException
 
 from rapport.customers.linkage.blocking import BlockingRule, choose_blocking_rules
 from rapport.customers.linkage.comparisons import comparisons_for
+from rapport.customers.linkage.ports import LinkageEngine
+from rapport.errors import InvalidInput
 
 Progress = Callable[[str], None]
 
@@ -30,44 +34,74 @@ def _quiet() -> None:
 
 
 class LinkageModel:
-    """Splink's Linker over the prepared frames (one to deduplicate, several to link)."""
+    """Splink's Linker over the prepared frames (one to deduplicate, several to link), on ``engine`` (DuckDB when
+    none is given). ``settings`` is a saved model (``model_json``), possibly trained on another engine."""
 
-    def __init__(self, frames: list[pd.DataFrame], features: list[str], settings: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        frames: list[pd.DataFrame],
+        features: list[str],
+        settings: dict[str, Any] | None = None,
+        engine: LinkageEngine | None = None,
+    ):
         _quiet()
         self.features = features
         self.link_only = len(frames) > 1
-        self.db_api = DuckDBAPI()
+        self.engine = engine or _default_engine()
+        self.db_api = self.engine.database_api()
         self.records = sum(len(f) for f in frames)
         # Splink names each input's source itself (s0, s1, …); the caller maps them back to file names.
         self._tables = [
             self.db_api.register(f.drop(columns=["source_dataset"]), dataset_display_name=f"s{i}")
             for i, f in enumerate(frames)
         ]
-        con = self.db_api.duckdb_con
-        con.execute("SET enable_progress_bar = false")  # the CLI draws its own (Rich) progress bar
-        con.register("_rapport_all", pd.concat(frames, ignore_index=True))
         if settings is None:
-            self.rules = choose_blocking_rules(con, "_rapport_all", features, self.records, self.link_only)
+            everyone = self.engine.add_table(self.db_api, pd.concat(frames, ignore_index=True))
+            query = partial(self.engine.fetch, self.db_api)
+            self.rules = choose_blocking_rules(query, everyone, features, self.records, self.link_only)
             settings = self._settings(self.rules)
         else:
             self.rules = [BlockingRule(tuple(k), 0) for k in settings.get("rapport_rule_keys", [])]
+            settings = self._in_engine_dialect(settings)
         self.settings = settings
         self.skipped_sessions: list[str] = []
         self.linker = Linker(self._tables, _without_extras(settings), log_level=None)
 
     def _settings(self, rules: list[BlockingRule]) -> dict[str, Any]:
-        predictions: list[Any] = [rule.sql() for rule in rules]  # Splink takes SQL strings as rules too
         creator = SettingsCreator(
             link_type="link_only" if self.link_only else "dedupe_only",
             comparisons=comparisons_for(self.features),
-            blocking_rules_to_generate_predictions=predictions,
+            blocking_rules_to_generate_predictions=[rule.rule() for rule in rules],
             retain_intermediate_calculation_columns=False,
             retain_matching_columns=True,
             max_iterations=20,
         )
-        settings = creator.get_settings("duckdb").as_dict()
+        settings = creator.get_settings(self.engine.sql_dialect).as_dict()
         settings["rapport_rule_keys"] = [list(rule.keys) for rule in rules]
         return settings
+
+    def _in_engine_dialect(self, saved: dict[str, Any]) -> dict[str, Any]:
+        """A saved model for this engine: comparisons written anew in its SQL, the trained parameters kept.
+
+        The comparisons' SQL is the engine's own (DuckDB's ``jaro_winkler_similarity`` is Spark's
+        ``jaro_winkler``), so a model trained on one engine is rebuilt from the same features for another and its
+        m and u probabilities and prior copied level by level; blocking rules carry their dialect and translate."""
+        if saved.get("sql_dialect") == self.engine.sql_dialect:
+            return saved
+        fresh = self._settings(self.rules)
+        trained = {c["output_column_name"]: c["comparison_levels"] for c in saved.get("comparisons", [])}
+        for comparison in fresh["comparisons"]:
+            levels = trained.get(comparison["output_column_name"], [])
+            if len(levels) != len(comparison["comparison_levels"]):
+                raise InvalidInput(
+                    f"The saved linkage model compares {comparison['output_column_name']!r} differently from this "
+                    "version of Rapport; train it again (rapport link --store --retrain)."
+                )
+            for level, old in zip(comparison["comparison_levels"], levels, strict=True):
+                level.update({k: old[k] for k in ("m_probability", "u_probability") if k in old})
+        fresh["probability_two_random_records_match"] = saved["probability_two_random_records_match"]
+        fresh["blocking_rules_to_generate_predictions"] = saved["blocking_rules_to_generate_predictions"]
+        return fresh
 
     def fit(self, progress: Progress | None = None, seed: int = 42, tick: Callable[[int], None] | None = None) -> None:
         """Estimate u by random sampling, then m and the prior by EM on the blocking rules' pairs."""
@@ -75,7 +109,7 @@ class LinkageModel:
         advance = tick or (lambda _: None)
         say("sampling non-matches (u)")
         self.linker.training.estimate_u_using_random_sampling(
-            max_pairs=min(5e6, max(2e5, self.records * 20)), seed=seed
+            max_pairs=min(5e6, max(2e5, self.records * 20)), seed=seed, num_chunks=self.engine.u_sample_chunks
         )
         advance(1)
         estimated: set[str] = set()
@@ -86,10 +120,7 @@ class LinkageModel:
             say(f"EM on pairs blocked by {' + '.join(rule.keys)}")
             before = copy.deepcopy(self.linker._settings_obj.core_model_settings)
             try:
-                self.linker.training.estimate_parameters_using_expectation_maximisation(
-                    rule.sql(),
-                    max_pairs=2e6,
-                )
+                self.linker.training.estimate_parameters_using_expectation_maximisation(rule.rule(), max_pairs=2e6)
             except (ValueError, SplinkException) as exc:
                 # Too few pairs, or a level no match ever reaches (m underflows): this session teaches nothing;
                 # the next rule's pairs may. Levels never estimated keep Splink's default m.
@@ -119,7 +150,7 @@ class LinkageModel:
                 self.linker._em_training_sessions = sessions
         prior = self.linker._settings_obj._probability_two_random_records_match
         if not useful or not 0 < prior < 1:
-            self.linker.training.estimate_probability_two_random_records_match([self.rules[0].sql()], recall=0.8)
+            self.linker.training.estimate_probability_two_random_records_match([self.rules[0].rule()], recall=0.8)
 
     def predict(self, threshold: float = 0.01) -> Any:
         """Scored pairs above ``threshold`` (a Splink frame: unique_id_l/r, match_probability, gamma_* …)."""
@@ -139,6 +170,12 @@ class LinkageModel:
         settings = self.linker.misc.save_model_to_json()
         settings["rapport_rule_keys"] = [list(rule.keys) for rule in self.rules]
         return json.dumps(settings)
+
+
+def _default_engine() -> LinkageEngine:
+    from rapport.engines import linkage_engine
+
+    return linkage_engine("duckdb")
 
 
 def _blocked_features(rule: BlockingRule) -> set[str]:

@@ -1,4 +1,5 @@
-"""What store linkage needs from storage; rapport.store.linkage implements it (the domain never imports SQL)."""
+"""What linkage needs from outside: storage (rapport.store.linkage implements it; the domain never imports SQL) and
+the engine Splink runs on (rapport.engines implements DuckDB and Spark; the domain never imports either)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+import pandas as pd
 
 from rapport.customers.identifiers import Identifier
 from rapport.customers.ports import MergeRecord
@@ -89,3 +92,27 @@ class LinkageStore(Protocol):
     def reviews(self, status: str | None, limit: int) -> list[Review]: ...
 
     def transaction(self) -> AbstractContextManager[LinkageTransaction]: ...
+
+
+class LinkageEngine(Protocol):
+    """Where Splink's SQL runs: one engine behind Splink's ``DatabaseAPI``, plus the few queries Rapport runs itself.
+
+    Rapport's own SQL (pair counts for choosing blocking rules) is written in DuckDB's dialect; an engine that speaks
+    another translates it. One engine may serve many models (a Spark session is costly to start)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def sql_dialect(self) -> str: ...  # Splink's name for the dialect: "duckdb", "spark"
+
+    @property
+    def u_sample_chunks(self) -> int: ...  # pieces Splink's u sampling runs in (each piece is one query a comparison)
+
+    def database_api(self) -> Any: ...  # a fresh Splink DatabaseAPI, one per model
+
+    def add_table(self, api: Any, frame: pd.DataFrame) -> str: ...  # the name to query ``frame`` by
+
+    def fetch(self, api: Any, sql: str) -> list[tuple[Any, ...]]: ...  # ``sql`` in DuckDB's dialect
+
+    def close(self) -> None: ...  # release what the engine holds (a Spark session); models made on it end too

@@ -21,8 +21,9 @@ from typing import Any
 import pandas as pd
 
 from rapport.customers.linkage.attributes import COLUMNS, fingerprint, linkable, profile_attributes
+from rapport.customers.linkage.blocking import BlockingRule
 from rapport.customers.linkage.model import LinkageModel, level_labels
-from rapport.customers.linkage.ports import LinkageStore, LinkageTransaction, Review
+from rapport.customers.linkage.ports import LinkageEngine, LinkageStore, LinkageTransaction, Review
 from rapport.customers.linkage.prepare import prepare_records
 from rapport.customers.linkage.roles import ColumnRole, feature_names, recognise_roles
 from rapport.customers.linkage.thresholds import choose_threshold
@@ -73,8 +74,10 @@ def link_store(
     retrain: bool = False,
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    engine: LinkageEngine | None = None,
 ) -> StoreLinkageReport:
-    """Link new and changed profiles against the store; merge sure pairs, queue likely ones (idempotent).
+    """Link new and changed profiles against the store; merge sure pairs, queue likely ones (idempotent). The
+    model trains and scores on ``engine`` (DuckDB when none is given); a model saved by one engine runs on another.
 
     ``progress`` is advanced STORE_STEPS times: profiles read, model ready, pairs scored, proposals written."""
     tick = progress or (lambda _: None)
@@ -98,9 +101,9 @@ def link_store(
             f"least {MIN_PROFILES} to learn from. Ingest more identify calls with these traits first."
         )
     frame = pd.DataFrame([{"unique_id": cid, **{c: a.get(c, "") for c in COLUMNS}} for cid, a in usable.items()])
-    model_doc, report.trained = _model(store, frame, retrain, now)
+    model_doc, report.trained = _model(store, frame, retrain, now, engine)
     tick(1)
-    pairs = _score(frame, model_doc, new)
+    pairs = _score(frame, model_doc, new, engine)
     tick(1)
     report.pairs_scored = len(pairs)
     chosen = choose_threshold(pd.Series([p.probability for p in pairs], dtype=float).to_numpy(), floor=_FLOOR)
@@ -122,14 +125,16 @@ def _probability(value: float, option: str) -> float:
     return value
 
 
-def _model(store: LinkageStore, frame: pd.DataFrame, retrain: bool, now: datetime) -> tuple[dict[str, Any], bool]:
+def _model(
+    store: LinkageStore, frame: pd.DataFrame, retrain: bool, now: datetime, engine: LinkageEngine | None
+) -> tuple[dict[str, Any], bool]:
     """The saved model, or one trained now on every linkable profile (and saved)."""
     saved = None if retrain else store.load_model()
     if saved is not None and len(frame) <= 2 * int(saved["profiles"]):
         return saved, False
     features = feature_names(recognise_roles(frame, exclude=("unique_id",)))
     prepared = prepare_records(frame, features, "unique_id", "store")
-    model = LinkageModel([prepared], list(features))
+    model = LinkageModel([prepared], list(features), engine=engine)
     model.fit()
     doc = {
         "settings": json.loads(model.model_json()),
@@ -141,17 +146,20 @@ def _model(store: LinkageStore, frame: pd.DataFrame, retrain: bool, now: datetim
     return doc, True
 
 
-def _score(frame: pd.DataFrame, model_doc: dict[str, Any], new: set[str]) -> list[_Pair]:
+def _score(frame: pd.DataFrame, model_doc: dict[str, Any], new: set[str], engine: LinkageEngine | None) -> list[_Pair]:
     """Pairs with at least one new profile, from the saved model with its blocking rules restricted to them."""
     features = {name: ColumnRole(column, role, by) for name, (column, role, by) in model_doc["features"].items()}
     prepared = prepare_records(frame, features, "unique_id", "store")
     prepared["is_new"] = prepared["unique_id"].isin(new).astype(int)
     settings = dict(model_doc["settings"])
     settings["blocking_rules_to_generate_predictions"] = [
-        " and ".join(f'l."{k}" = r."{k}"' for k in keys) + " and (l.is_new = 1 or r.is_new = 1)"
+        {
+            "blocking_rule": BlockingRule(tuple(keys), 0).sql() + " and (l.is_new = 1 or r.is_new = 1)",
+            "sql_dialect": "duckdb",
+        }
         for keys in settings.get("rapport_rule_keys", [])
     ]
-    model = LinkageModel([prepared], list(features), settings=settings)
+    model = LinkageModel([prepared], list(features), settings=settings, engine=engine)
     predictions = model.predict(_FLOOR).as_pandas_dataframe()
     labels = level_labels(settings)
     out: list[_Pair] = []
