@@ -98,3 +98,9 @@ def erase(
         f"erased {customer_id}: {removed['events']} events, {removed['identifiers']} identifiers, "
         f"{removed['records']} record(s), {removed['merges']} merge(s)"
     )
+    files = report["files"]
+    if not files["complete"]:
+        console.print(
+            f"[yellow]the database files may still hold old row versions: sessions {files['blocking_sessions']} "
+            f"kept a snapshot older than the erasure for {files['waited_seconds']} s; end them and run VACUUM FULL[/]"
+        )

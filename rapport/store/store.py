@@ -148,7 +148,7 @@ class Store:
 
         with self.identity_transaction() as tx:
             report = erase_profile(tx.conn, canonical_id)
-        scrub_files(self.engine)
+        report["files"] = scrub_files(self.engine)
         return report
 
     def profile_identifiers(self) -> dict[str, list[tuple[str, str, bool]]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from sqlalchemy import text
 
 from rapport.customers.ingestion import ingest
 from rapport.customers.service import erase_customer, get_profile, resolve_customer
+from rapport.store.erasure import erase_profile, scrub_files
 from rapport.store.store import Store
 
 MARKER = "Quintessa-Marker-7781"
@@ -50,7 +52,18 @@ def _eventually_absent(store: Store, needle: str, seconds: float = 15.0) -> list
     deadline = time.monotonic() + seconds
     while (found := _files_mention(store, needle)) and time.monotonic() < deadline:
         time.sleep(0.5)
-    return found
+    return _relations_of(store, found)
+
+
+def _relations_of(store: Store, files: list[str]) -> list[str]:
+    """Name each PostgreSQL file by the relation it stores, so a failure says which table kept the person."""
+    if store.dialect == "sqlite" or not files:
+        return files
+    with store.engine.connect() as conn:
+        return [
+            f"{name} ({conn.scalar(text('SELECT pg_filenode_relation(0, :n)::regclass::text'), {'n': int(name.split('_')[0].split('.')[0])})})"
+            for name in files
+        ]
 
 
 def _files_mention(store: Store, needle: str) -> list[str]:
@@ -82,6 +95,7 @@ def test_erasure_removes_everything_and_drops_retried_events(store: Store) -> No
     report = erase_customer(store, "u-erase")
 
     assert report["customer_id"] == customer_id
+    assert report["files"]["complete"] is True, report["files"]
     assert report["removed"] == {"events": 2, "identifiers": 4, "records": 1, "merges": 0, "customer_names": 3}
     assert store.counts()["events"] == 1  # the other customer is untouched
     assert get_profile(store, "u-keep").facts["events"] == 1
@@ -94,3 +108,66 @@ def test_erasure_removes_everything_and_drops_retried_events(store: Store) -> No
     assert (retried.stored, retried.erased) == (0, 2)
     assert (late.stored, late.erased) == (0, 2)
     assert store.counts()["events"] == 1
+
+
+def _reader_holding_a_snapshot(store: Store):  # type: ignore[no-untyped-def]
+    """A second session, as a long report would be, whose open transaction took its snapshot before the erasure
+    (it could still read the person's rows) but holds no lock on the erased tables."""
+    conn = store.engine.connect()
+    if store.dialect == "postgresql":
+        conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        conn.execute(text("SELECT 1"))
+    else:
+        conn.execute(text("SELECT count(*) FROM sqlite_master"))
+    return conn
+
+
+def test_erasure_waits_for_older_snapshots_before_scrubbing_the_files(store: Store) -> None:
+    ingest(store, _person("first"), store.settings)
+    reader = _reader_holding_a_snapshot(store)
+    outcome: dict = {}
+    worker = threading.Thread(target=lambda: outcome.update(erase_customer(store, "u-erase")))
+    worker.start()
+    worker.join(timeout=2.0)
+    assert worker.is_alive(), "the scrub must wait while a session can still see the erased rows"
+    reader.rollback()
+    reader.close()
+    worker.join(timeout=60)
+    assert not worker.is_alive()
+    files = outcome["files"]
+    assert files["complete"] is True and files["waited_seconds"] > 0.0
+    assert _eventually_absent(store, MARKER) == []
+
+
+def test_scrub_that_cannot_wait_long_enough_says_so_and_names_the_session(store: Store) -> None:
+    ingest(store, _person("first"), store.settings)
+    reader = _reader_holding_a_snapshot(store)
+    pid = reader.execute(text("SELECT pg_backend_pid()")).scalar() if store.dialect == "postgresql" else None
+    try:
+        with store.identity_transaction() as tx:  # the erasure's rows, without its scrub (done next, impatiently)
+            erase_profile(tx.conn, resolve_customer(store, "u-erase"))
+        files = scrub_files(store.engine, wait_seconds=0.5)
+    finally:
+        reader.rollback()
+        reader.close()
+    assert files["complete"] is False and files["waited_seconds"] >= 0.5
+    assert files["blocking_sessions"] == ([pid] if pid is not None else [])
+    assert files["tables_not_rewritten"] == []
+    assert scrub_files(store.engine, wait_seconds=5)["complete"] is True
+
+
+def test_scrub_never_queues_behind_a_lock_for_long_and_names_the_table(store: Store) -> None:
+    if store.dialect == "sqlite":  # SQLite has no table locks: a reader's snapshot is the case above
+        assert scrub_files(store.engine)["tables_not_rewritten"] == []
+        return
+    ingest(store, _person("first"), store.settings)
+    holder = store.engine.connect()
+    holder.execute(text("LOCK TABLE merges IN ACCESS SHARE MODE"))
+    try:
+        files = scrub_files(store.engine, wait_seconds=0.2)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert files["complete"] is False
+    assert files["tables_not_rewritten"] == ["merges"]
+    assert scrub_files(store.engine, wait_seconds=5)["complete"] is True
