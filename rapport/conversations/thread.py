@@ -43,7 +43,8 @@ class Message:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Message:
-        return cls(**{name: row.get(name) for name in cls.__dataclass_fields__})
+        values: dict[str, Any] = {name: row.get(name) for name in cls.__dataclass_fields__}
+        return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,7 +83,7 @@ class Conversation:
 
     @classmethod
     def from_row(cls, row: dict[str, Any], messages: Sequence[dict[str, Any]] = ()) -> Conversation:
-        values = {name: row.get(name) for name in cls.__dataclass_fields__ if name != "messages"}
+        values: dict[str, Any] = {name: row.get(name) for name in cls.__dataclass_fields__ if name != "messages"}
         return cls(**values, messages=tuple(Message.from_row(m) for m in messages))
 
     def to_dict(self) -> dict[str, Any]:
@@ -126,8 +127,11 @@ class NewMessage:
 class ConversationRows(Protocol):
     """Where conversations are kept (rapport.store.conversations implements it)."""
 
-    def append_message(self, customer_id: str, message: NewMessage, now: datetime) -> tuple[dict[str, Any], bool, bool]:
-        """Add to the open conversation (opening one if none); a known client key returns the first message."""
+    def append_message(
+        self, customer_id: str, message: NewMessage, now: datetime, conversation_id: str | None = None
+    ) -> tuple[dict[str, Any], bool, bool]:
+        """Add to ``conversation_id`` (which must be open) or to the open conversation (opening one if none); a
+        known client key returns the first message."""
         ...
 
     def conversation_row(self, conversation_id: str) -> dict[str, Any] | None: ...

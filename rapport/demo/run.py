@@ -40,7 +40,7 @@ def run_demo(store: Store, customers: int = 3000, seed: int = 7, console: Consol
         identifier_fields=dict(firm.identifier_fields), presumed_consents=("personalisation",)
     )
     ingestion = _ingest(store, firm, console)
-    report = {
+    report: dict[str, Any] = {
         "ingestion": ingestion,
         "stitching": _stitching(store, firm),
         "linkage": linkage_report(store, firm, say),

@@ -143,7 +143,8 @@ def order_lines(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
         if row["name"] != ORDER_EVENT:
             continue
         props = row["properties"] or {}
-        products = props.get("products") if isinstance(props.get("products"), list) else [props]
+        listed = props.get("products")
+        products: list[Any] = listed if isinstance(listed, list) else [props]
         for product in products:
             sku = product.get("sku") or product.get("product_id") if isinstance(product, dict) else None
             if isinstance(sku, str) and sku:

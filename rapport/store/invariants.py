@@ -63,7 +63,8 @@ def _merges_form_a_forest(conn: Connection) -> list[str]:
     broken: list[str] = []
     root_of: dict[str, str] = {}
     for start in parent:
-        path, node = [], start
+        path: list[str] = []
+        node: str | None = start
         while node is not None and node not in root_of:
             if node in path:
                 broken.append(f"{start}: cycle through {node}")

@@ -59,10 +59,10 @@ def operations(store: Store, now: datetime, days: int = 28) -> dict[str, Any]:
                            (decisions.c.status == "deferred") | ((decisions.c.status == "nothing_now") & dropped))  # fmt: skip
         ingested, received = ingestion_counts(conn, since, axis)
         refused, reasons = rejections(conn, since)
-        auto = dict(
+        auto: dict[str, int] = dict(
             conn.execute(select(automatic_orders.c.status, func.count()).group_by(automatic_orders.c.status)).all()
         )
-        outbox = dict(
+        outbox: dict[str, int] = dict(
             conn.execute(select(outbox_actions.c.status, func.count()).group_by(outbox_actions.c.status)).all()
         )
         retrying = conn.scalar(select(func.count()).where(outbox_actions.c.status == "pending",

@@ -138,7 +138,7 @@ def compute_matrix(
     orders = source.order_rows(since, until)
     automatic = source.automatic_order_rows(since, until)
     keep = _segment_filter(source, strategy, segment, now, decisions, orders, automatic)
-    cells = {(e, a): CellFigures(e, a) for e in EXPERIENCES for a in ARCHITECTURES}
+    cells: dict[Cell, CellFigures] = {(e, a): CellFigures(e, a) for e in EXPERIENCES for a in ARCHITECTURES}
     members: dict[Cell, list[dict[str, Any]]] = {key: [] for key in cells}
     if strategy is not None:
         for key in strategy.named_cells(segment):

@@ -28,7 +28,7 @@ def stacked_bars(title: str, labels: Sequence[str], series: Mapping[str, Sequenc
     step = plot_w / max(len(labels), 1)
     parts = [_axis(top, plot_h)]
     for i, label in enumerate(labels):
-        y = PAD_TOP + plot_h
+        y: float = PAD_TOP + plot_h
         for name, values in series.items():
             color = colour(name, list(series).index(name))
             h = values[i] / top * plot_h

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from rapport.access.principals import StaffMember
+from rapport.access.principals import StaffMember, StaffRole
 from rapport.api.access import staff_page
 from rapport.api.conversations import conversation_store
 from rapport.conversations import service, thread
@@ -28,7 +28,7 @@ from rapport.web.me_pages import done, page
 from rapport.web.pages import STAFF_NAV
 
 router = APIRouter(include_in_schema=False)
-ANSWERING = ("agent", "admin")  # analysts read aggregates; they do not write to one customer
+ANSWERING: tuple[StaffRole, ...] = ("agent", "admin")  # analysts read aggregates; they do not write to one customer
 CSRF = [Depends(staff_page(*ANSWERING)), Depends(csrf_protect)]  # the session first, then the form's token
 if ("/staff/inbox", "Inbox") not in STAFF_NAV:
     STAFF_NAV.append(("/staff/inbox", "Inbox"))
