@@ -30,6 +30,10 @@ class Conflict(RapportError):
     http_status = 409
 
 
+class ConcurrentWrite(Conflict):
+    """Another transaction wrote the same rows first; running the work again sees its result."""
+
+
 class PayloadTooLarge(RapportError):
     """The request body is larger than the configured limit."""
 
