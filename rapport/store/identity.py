@@ -97,6 +97,19 @@ class SqlIdentityTransaction:
         by_kind: dict[str, list[str]] = {}
         for kind, value in wanted:
             by_kind.setdefault(kind, []).append(value)
+        if self.conn.dialect.name == "postgresql":
+            # One primary-key seek per value, whatever the planner believes: under ``kind = %s AND value = ANY(%s)``
+            # it scanned every identifier of the kind and compared each with the whole list once psycopg prepared
+            # the statement (its generic plan, on statistics taken while the table was small): 100 ms instead of
+            # 7 for 2,000 values. LIMIT 1 keeps the lateral look-up a nested loop of index seeks.
+            sql = (
+                "SELECT w.value, x.customer_id, x.shared FROM unnest(%s::text[]) AS w(value) CROSS JOIN LATERAL "
+                "(SELECT customer_id, shared FROM identifiers i WHERE i.kind = %s AND i.value = w.value LIMIT 1) x"
+            )
+            for kind, values in by_kind.items():
+                for value, customer_id, shared in fetch_rows(self.conn, sql, [list(set(values)), kind]):
+                    found[Identifier(kind, value)] = IdentifierRecord(customer_id, bool(shared))
+            return found
         # kind = ? AND value IN (…): both columns of the primary key, so each value is one index seek
         sql = (
             "SELECT value, customer_id, shared FROM identifiers "
