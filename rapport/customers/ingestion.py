@@ -40,6 +40,7 @@ class IngestReport:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     erased: int = 0
     customer_ids: list[str] = field(default_factory=list)
+    event_names: list[str | None] = field(default_factory=list)  # each stored event's name, beside its record
 
     def summary(self) -> dict[str, int]:
         return {"stored": self.stored, "duplicates": self.duplicates, "rejected": len(self.rejected)}
@@ -50,6 +51,7 @@ class IngestReport:
         self.rejected.extend(other.rejected)
         self.erased += other.erased
         self.customer_ids.extend(other.customer_ids)
+        self.event_names.extend(other.event_names)
 
 
 def ingest(
@@ -134,6 +136,7 @@ def _store_batch(store: IdentityStore, parsed: list[Event], settings: Settings) 
             customer_id = stitcher.resolve(event)
             stitcher.writes.events.append((event, customer_id, now))
             report.customer_ids.append(customer_id)
+            report.event_names.append(event.name)
         stitcher.flush()
         report.stored += stitcher.written
     return report
