@@ -30,10 +30,6 @@ class Conflict(RapportError):
     http_status = 409
 
 
-class ConcurrentWrite(Conflict):
-    """Another transaction wrote the same rows first; running the work again sees its result."""
-
-
 class PayloadTooLarge(RapportError):
     """The request body is larger than the configured limit."""
 
@@ -67,3 +63,8 @@ class Unavailable(RapportError):
 
     http_status = 503
     retry_after_seconds = 2
+
+
+class ConcurrentWrite(Unavailable):
+    """Another transaction wrote the same rows first; running the work again sees its result. Ingestion reruns
+    a batch itself; one that lost every rerun is answered like a busy store (503, Retry-After), never refused."""

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from rapport.customers.ingestion import IngestReport, ingest
 from rapport.decide.situations import records_to_decide
+from rapport.errors import ConcurrentWrite
 from rapport.store.store import Store
 from rapport.stream.jetstream import INGEST_CONSUMER, StreamSettings, connect
 
@@ -100,7 +101,7 @@ class IngestWorker:
                 await msg.term()
         try:
             report = await asyncio.to_thread(self._ingest, by_source)
-        except DBAPIError as exc:  # the database is down or restarting: hand the batch back, try again soon
+        except (DBAPIError, ConcurrentWrite) as exc:  # the database is down, restarting or busy: hand the batch back
             log.warning("the store failed (%s); %d calls will be delivered again", type(exc).__name__, len(messages))
             self.tally.retried += 1
             for msg in messages:
