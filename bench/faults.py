@@ -180,7 +180,7 @@ def scenario_kills(kind: str, mode: str, args: argparse.Namespace, pg: Dedicated
         started = time.monotonic()
         until = started + args.deadline
         record = Acknowledgements()
-        worker_kills = 0
+        worker_kills = owed = 0
         senders = [SegmentSender(rig.key, rig.port, args.upload_size, record) for _ in range(args.clients)]
         # The events go out in kills + 1 slices; kill i comes at a random point inside slice i (10-90% of it sent), a few
         # milliseconds into a request, once a warm spare is ready, so every kill lands while the client is sending.
@@ -194,6 +194,10 @@ def scenario_kills(kind: str, mode: str, args: argparse.Namespace, pg: Dedicated
             chunk = ids[bounds[i] : bounds[i + 1]]
             for n, sender in enumerate(senders):
                 sender.send(chunk[n :: args.clients])
+            if owed and rig.worker is not None:  # a worker kill an earlier slice missed, while this one is stored
+                rig.worker.spare_ready(wait=300)
+                if _kill_worker_mid_batch(rig, min(until, time.monotonic() + 10)):
+                    worker_kills, owed = worker_kills + 1, owed - 1
             if i == args.kills or time.monotonic() > until:
                 break
             point = bounds[i] + round(len(chunk) * rng.uniform(0.1, 0.9))
@@ -203,7 +207,13 @@ def scenario_kills(kind: str, mode: str, args: argparse.Namespace, pg: Dedicated
             rig.api.restart_after_kill()
             api_kills += 1
             if rig.worker is not None:  # then the worker, while it stores what the client sent
-                worker_kills += _kill_worker_mid_batch(rig, min(until, time.monotonic() + 30))
+                rig.worker.spare_ready(wait=300)
+                # a worker that stored the slice's rest before it was caught holding a batch is killed during the
+                # next slice instead (small runs, fast batches)
+                if _kill_worker_mid_batch(rig, min(until, time.monotonic() + 10)):
+                    worker_kills += 1
+                else:
+                    owed += 1
         flushed = _flush(senders, until)
         sent_seconds = time.monotonic() - started
         acked = list(record.acked)

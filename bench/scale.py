@@ -7,8 +7,10 @@ Each client process runs the real Segment client (batches of --upload-size, its 
 --window events unacknowledged, so the clients send as fast as the API acknowledges. Reported per configuration:
 events acknowledged and stored per second, p50/p99 acknowledgement latency (track() to the batch's 2xx, which
 includes the client's own batching and queue) and request latency (a batch's POST to its 2xx), the
-consumer's lag (calls in the stream not yet stored) and the resident memory of the API and each worker, sampled
-over time. PostgreSQL is a dedicated cluster of the run's own. Loopback only; JSON on the last line.
+consumer's lag (calls in the stream not yet stored), the calls the API refused with 503 while the lag was over
+--max-lag (the clients send them again), and the resident memory of the API and each worker, sampled over time
+(with its growth over the first and the second half of the run). PostgreSQL is a dedicated cluster of the run's
+own. Loopback only; JSON on the last line.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from rapport.config import Settings
 from rapport.store.keys import create_key
 from rapport.store.store import Store
 from rapport.store.tables import events
-from rapport.stream.jetstream import StreamSettings, connect, delete_stream, stream_state
+from rapport.stream.jetstream import DEFAULT_MAX_LAG, StreamSettings, connect, delete_stream, stream_state
 from rapport.stream.worker import INGEST_CONSUMER
 
 
@@ -104,6 +106,18 @@ def _percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _growth(samples: list[dict[str, Any]], rss: list[float]) -> list[float] | None:
+    """Resident memory growth in MiB a minute over the first and over the second half of the run: memory that
+    levels off grows in the first half (caches filling) and not in the second."""
+    if len(rss) < 3:
+        return None
+    times, mid = [s["t"] for s in samples], len(rss) // 2
+    return [
+        round(60 * (rss[mid] - rss[0]) / (times[mid] - times[0]), 1),
+        round(60 * (rss[-1] - rss[mid]) / (times[-1] - times[mid]), 1),
+    ]
+
+
 def _count(engine: Any) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
@@ -120,7 +134,7 @@ def run(database: str, workers: int, args: argparse.Namespace) -> dict[str, Any]
     stream = None
     if workers:
         stream = StreamSettings(url=args.nats, name=f"RAPPORT_SCALE_{uuid.uuid4().hex[:8].upper()}")
-        serve += ["--stream", stream.url, "--stream-name", stream.name]
+        serve += ["--stream", stream.url, "--stream-name", stream.name, "--stream-max-lag", str(args.max_lag)]
     api = RapportProcess(serve, env, port=port, spares=0)
     work_args = ["ingest-worker", "--stream", args.nats, "--stream-name", stream.name if stream else ""]
     pool = [RapportProcess([*work_args, "--batch", str(args.worker_batch)], env, spares=0) for _ in range(workers)]
@@ -179,8 +193,11 @@ def run(database: str, workers: int, args: argparse.Namespace) -> dict[str, Any]
         "given_up": sum(r["given_up"] for r in results),
         "statuses": {k: sum(r["statuses"].get(k, 0) for r in results) for r in results for k in r["statuses"]},
         "lag_calls_first_last_max": [lags[0], lags[-1], max(lags)] if lags else None,
+        "refused_503": sum(r["statuses"].get("503", 0) for r in results),
         "api_rss_mib_first_last_max": [rss[0], rss[-1], max(rss)] if rss else None,
         "worker_rss_mib_first_last_max": [worker_rss[0], worker_rss[-1], max(worker_rss)] if worker_rss else None,
+        "api_rss_mib_per_minute_halves": _growth(samples, rss),
+        "worker_rss_mib_per_minute_halves": _growth([s for s in samples if s["worker_rss_mib"]], worker_rss),
         "samples": samples,
     }
 
@@ -195,6 +212,9 @@ def main() -> None:
     parser.add_argument("--workers", default="0,1,2", help="configurations: 0 = no stream, N = N workers")
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--sample", type=float, default=5, help="seconds between samples")
+    parser.add_argument(
+        "--max-lag", type=int, default=DEFAULT_MAX_LAG, help="the API's --stream-max-lag (calls; 0: no bound)"
+    )
     parser.add_argument("--nats", default=os.environ.get("RAPPORT_TEST_NATS_URL", "nats://127.0.0.1:4222"))
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []

@@ -63,3 +63,8 @@ class Unavailable(RapportError):
 
     http_status = 503
     retry_after_seconds = 2
+
+
+class ConcurrentWrite(Unavailable):
+    """Another transaction wrote the same rows first; running the work again sees its result. Ingestion reruns
+    a batch itself; one that lost every rerun is answered like a busy store (503, Retry-After), never refused."""

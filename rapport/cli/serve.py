@@ -8,6 +8,7 @@ from rapport.cli.context import open_store
 from rapport.cli.main import app
 from rapport.cli.output import cli_errors
 from rapport.cli.stream import stream_settings
+from rapport.stream.jetstream import DEFAULT_MAX_LAG
 
 
 @app.command("serve")
@@ -20,6 +21,11 @@ def serve(
     ),
     stream_name: str = typer.Option("RAPPORT_EVENTS", envvar="RAPPORT_STREAM_NAME", help="JetStream stream name"),
     replicas: int = typer.Option(1, "--stream-replicas", help="Copies JetStream keeps (when it creates the stream)"),
+    max_lag: int = typer.Option(
+        DEFAULT_MAX_LAG,
+        "--stream-max-lag",
+        help="Answer 503 + Retry-After while the workers are more than this many calls behind (0: no bound)",
+    ),
 ) -> None:
     """Serve the HTTP API (docs at /docs). With --stream, `rapport ingest-worker` processes store the events."""
     import uvicorn
@@ -29,7 +35,7 @@ def serve(
 
     with cli_errors():
         store = open_store(database)
-        settings = stream_settings(stream, stream_name, replicas) if stream else None
+        settings = stream_settings(stream, stream_name, replicas, max_lag=max_lag) if stream else None
     app_ = create_app(store)
     if settings is not None:
         from rapport.stream.publisher import CallPublisher

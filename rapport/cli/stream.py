@@ -11,14 +11,16 @@ import typer
 from rapport.cli.context import open_store
 from rapport.cli.main import app
 from rapport.cli.output import cli_errors, console, print_json
-from rapport.stream.jetstream import DEFAULT_STREAM, StreamSettings
+from rapport.stream.jetstream import DEFAULT_MAX_LAG, DEFAULT_STREAM, StreamSettings
 
 STREAM_HELP = "NATS URL of the JetStream server, e.g. nats://127.0.0.1:4222"
 
 
-def stream_settings(url: str, name: str, replicas: int = 1, ack_wait: float = 30.0) -> StreamSettings:
-    """The stream the --stream, --stream-name and --stream-replicas options name (checked)."""
-    return StreamSettings(url=url, name=name, replicas=replicas, ack_wait_seconds=ack_wait)
+def stream_settings(
+    url: str, name: str, replicas: int = 1, ack_wait: float = 30.0, max_lag: int = DEFAULT_MAX_LAG
+) -> StreamSettings:
+    """The stream the --stream, --stream-name, --stream-replicas and --stream-max-lag options name (checked)."""
+    return StreamSettings(url=url, name=name, replicas=replicas, ack_wait_seconds=ack_wait, max_lag_calls=max_lag)
 
 
 @app.command("ingest-worker")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import random
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -17,12 +19,16 @@ from rapport.customers.events import Event, InvalidEvent, parse_event
 from rapport.customers.identifiers import identifier_hash
 from rapport.customers.ports import IdentityTransaction
 from rapport.customers.stitching import BatchStitcher, _alias_candidates
+from rapport.errors import ConcurrentWrite
 
 
 class IdentityStore(Protocol):
-    """A store that opens write-locked identity transactions."""
+    """A store that opens identity transactions for ingestion batches (rapport.store.Store.ingest_transaction)."""
 
-    def identity_transaction(self) -> Any: ...
+    def ingest_transaction(self) -> Any: ...
+
+
+RERUNS = 20  # a batch that lost a race with another (ConcurrentWrite) runs again, at most this many times
 
 
 @dataclass
@@ -34,6 +40,7 @@ class IngestReport:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     erased: int = 0
     customer_ids: list[str] = field(default_factory=list)
+    event_names: list[str | None] = field(default_factory=list)  # each stored event's name, beside its record
 
     def summary(self) -> dict[str, int]:
         return {"stored": self.stored, "duplicates": self.duplicates, "rejected": len(self.rejected)}
@@ -44,6 +51,7 @@ class IngestReport:
         self.rejected.extend(other.rejected)
         self.erased += other.erased
         self.customer_ids.extend(other.customer_ids)
+        self.event_names.extend(other.event_names)
 
 
 def ingest(
@@ -102,8 +110,22 @@ def _ingest_batch(
     parsed = validate(raws, settings, report, offset=offset, default_type=default_type, source=source)
     if not parsed:
         return report
+    for rerun in range(RERUNS + 1):
+        try:
+            report.add(_store_batch(store, parsed, settings))
+            return report
+        except ConcurrentWrite:
+            if rerun == RERUNS:
+                raise
+            time.sleep(random.uniform(0, 0.01 * (rerun + 1)))  # apart from the batch it collided with
+    return report
+
+
+def _store_batch(store: IdentityStore, parsed: list[Event], settings: Settings) -> IngestReport:
+    """Stitch and store validated events in one transaction (all of it, or nothing when it raises)."""
+    report = IngestReport()
     now = datetime.now(UTC)
-    with store.identity_transaction() as tx:
+    with store.ingest_transaction() as tx:
         existing = tx.existing_message_ids([e.message_id for e in parsed])
         report.duplicates += len(existing)
         fresh = [e for e in parsed if e.message_id not in existing]
@@ -114,6 +136,7 @@ def _ingest_batch(
             customer_id = stitcher.resolve(event)
             stitcher.writes.events.append((event, customer_id, now))
             report.customer_ids.append(customer_id)
+            report.event_names.append(event.name)
         stitcher.flush()
         report.stored += stitcher.written
     return report

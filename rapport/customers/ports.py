@@ -44,6 +44,8 @@ class StitchWrites:
     merges: list[MergeRecord] = field(default_factory=list)
     sightings: set[tuple[Identifier, str]] = field(default_factory=set)
     events: list[tuple[Event, str, datetime]] = field(default_factory=list)  # (event, its record, received at)
+    # identifiers that joined profiles because they were not shared: checked again, under lock, when written
+    unshared: set[Identifier] = field(default_factory=set)
 
 
 class CustomerReader(Protocol):

@@ -147,6 +147,7 @@ class BatchStitcher:
             target = self._attach(new, self._new_customer(event.timestamp))
         else:
             target = self._attach(new, self.owner[known[0]])
+            self.writes.unshared.add(known[0])
         for other_canon, its_ids in self._groups(known).items():
             target_canon = self.canonical(target)
             if self.canonical(other_canon) == target_canon:
@@ -218,6 +219,8 @@ class BatchStitcher:
         s_ids, m_ids = (a_ids, b_ids) if survivor == a else (b_ids, a_ids)
         self._moved[merged] = survivor
         self.writes.canonical_moves.append((merged, survivor))
+        self.writes.unshared.update(a_ids)
+        self.writes.unshared.update(b_ids)
         self.anchors(survivor).update(self.anchors(merged))
         evidence = {
             "message_id": event.message_id,

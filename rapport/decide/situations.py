@@ -94,3 +94,15 @@ def situation_for_event(name: str | None, properties: dict[str, Any] | None, mes
             "device_report", sku=sku, category=category, event=name, message_id=message_id, details=details
         )
     return Situation("need_due", event=name, message_id=message_id)
+
+
+def records_to_decide(report: Any) -> list[str]:
+    """The records of ``report`` (an IngestReport) whose events may change a need, each once per event it got,
+    so the trigger reads back the same latest events. Records that got only other events (page views, most
+    tracks) are left out: the trigger would read their events back, a query a record, only to find that none
+    matters; at thousands of events a second its queue of such work grew in the API's memory."""
+    names = getattr(report, "event_names", None)
+    if names is None or len(names) != len(report.customer_ids):
+        return list(report.customer_ids)
+    wanted = {record for record, name in zip(report.customer_ids, names, strict=True) if name in NEED_EVENTS}
+    return [record for record in report.customer_ids if record in wanted]

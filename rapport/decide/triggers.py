@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from rapport.decide.decision import Decision
 from rapport.decide.engine import DEFAULT_RULES, DecisionRules, decide
 from rapport.decide.experiences import ExperienceStore
-from rapport.decide.situations import Situation, situation_for_event
+from rapport.decide.situations import Situation, records_to_decide, situation_for_event
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,8 @@ class TriggerStore(ExperienceStore, Protocol):
 
 
 class IngestedRecords(Protocol):
-    """What the trigger needs of an IngestReport: the customer record of every stored event."""
+    """What the trigger needs of an IngestReport: the customer record of every stored event (and, when it has
+    them, the events' names as ``event_names``)."""
 
     customer_ids: list[str]
 
@@ -83,12 +84,13 @@ class DecisionTrigger:
     # ----- the ingestion hook ----------------------------------------------------------------------------------
     def __call__(self, report: IngestedRecords) -> None:
         """Queue the customer records an ingestion touched (the API's ``after_ingest`` hook); returns at once."""
-        if not report.customer_ids:
+        records = records_to_decide(report)
+        if not records:
             return
         self.start()
         with self._idle:
             self._pending += 1
-        self._queue.put(_Job(Counter(report.customer_ids), time.perf_counter()))
+        self._queue.put(_Job(Counter(records), time.perf_counter()))
 
     # ----- lifecycle -------------------------------------------------------------------------------------------
     def start(self) -> DecisionTrigger:

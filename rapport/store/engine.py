@@ -2,7 +2,9 @@
 
 SQLite (the embedded default) runs in WAL mode with ``secure_delete`` so that erased data leaves the file.
 Writes that resolve identities take the store's write lock (``BEGIN IMMEDIATE`` on SQLite, a transaction-scoped
-advisory lock on PostgreSQL) so that two ingestion workers never stitch the same identifier twice.
+advisory lock on PostgreSQL) so that two ingestion workers never stitch the same identifier twice. On PostgreSQL
+ingestion batches share that lock among themselves (``ingest_transaction``) and exclude each other only where they
+touch the same identifiers or profiles (rapport.store.identity); every other identity write still holds it alone.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DisconnectionError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
 
-from rapport.errors import InvalidInput
+from rapport.errors import ConcurrentWrite, InvalidInput
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 IDLE_PING_SECONDS = 5.0  # a pooled PostgreSQL connection idle longer than this is pinged before use
@@ -130,3 +132,32 @@ def write_transaction(engine: Engine, *, lookups_by_index: bool = False) -> Iter
                 sql = "SELECT pg_advisory_xact_lock(:k)"
             conn.execute(text(sql), {"k": _WRITE_LOCK_KEY})
             yield conn
+
+
+@contextmanager
+def ingest_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction for one ingestion batch: on SQLite the write lock, as ``write_transaction``; on PostgreSQL the
+    write lock in *shared* mode, so batches run side by side while an undo, an erasure or a linkage run (which take
+    it exclusively) waits for them and they for it. Batches order themselves by row locks and unique keys instead
+    (see ``SqlIdentityTransaction``); a batch that lost a race fails with ``ConcurrentWrite`` and is run again.
+    Look-ups never scan, as in ``write_transaction(lookups_by_index=True)``.
+    """
+    if engine.dialect.name == "sqlite":
+        with write_transaction(engine) as conn:
+            yield conn
+        return
+    try:
+        with engine.begin() as conn:
+            sql = "SELECT pg_advisory_xact_lock_shared(:k), set_config('enable_seqscan', 'off', true)"
+            conn.execute(text(sql), {"k": _WRITE_LOCK_KEY})
+            yield conn
+    except Exception as exc:  # through SQLAlchemy (DBAPIError) or straight from the driver (COPY, bulk reads)
+        state = getattr(exc.orig if isinstance(exc, DBAPIError) else exc, "sqlstate", None)
+        if state in _LOST_RACE:
+            raise ConcurrentWrite(f"another batch wrote the same identity first (SQLSTATE {state})") from exc
+        raise
+
+
+# unique_violation (an identifier or a messageId inserted by a batch that committed first), deadlock_detected
+# (two batches locked the same profiles in opposite orders), serialization_failure
+_LOST_RACE = {"23505", "40P01", "40001"}

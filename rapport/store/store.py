@@ -17,7 +17,7 @@ from rapport.errors import NotFound
 from rapport.recognize.need import Need
 from rapport.store import needs as needs_store
 from rapport.store.bulk import fetch_rows, read_rows
-from rapport.store.engine import create_store_engine, reading, write_transaction
+from rapport.store.engine import create_store_engine, ingest_transaction, reading, write_transaction
 from rapport.store.identity import SqlIdentityTransaction, merge_from_row
 from rapport.store.tables import customers, events, identifiers, merges
 
@@ -58,6 +58,13 @@ class Store:
     def identity_transaction(self) -> Iterator[SqlIdentityTransaction]:
         with write_transaction(self.engine, lookups_by_index=True) as conn:
             yield SqlIdentityTransaction(conn)
+
+    @contextmanager
+    def ingest_transaction(self) -> Iterator[SqlIdentityTransaction]:
+        """One ingestion batch's transaction: beside other batches on PostgreSQL (may raise ``ConcurrentWrite``,
+        see rapport.store.engine.ingest_transaction), under the write lock on SQLite."""
+        with ingest_transaction(self.engine) as conn:
+            yield SqlIdentityTransaction(conn, concurrent=self.dialect == "postgresql")
 
     # ----- customers -----------------------------------------------------------------------------------------
     def canonical_id(self, customer_id: str) -> str:

@@ -15,6 +15,8 @@ from nats.js.errors import NotFoundError
 from rapport.errors import InvalidInput, Unavailable
 
 DEFAULT_STREAM = "RAPPORT_EVENTS"
+INGEST_CONSUMER = "rapport-ingest"  # the ingestion workers' shared durable consumer
+DEFAULT_MAX_LAG = 1000  # calls the workers may be behind before the API asks collectors to wait
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class StreamSettings:
         name: the JetStream stream; its subjects are ``<name lower-cased>.calls`` and ``….stored``.
         replicas: copies JetStream keeps (1 on one server; 3 on a three-node cluster).
         ack_wait_seconds: how long a worker may hold a batch before JetStream delivers it again.
+        max_lag_calls: the API answers 503 with Retry-After while the workers' consumer holds more calls not yet
+            stored (delivered or not) than this; 0 means no bound.
     """
 
     url: str
@@ -33,6 +37,7 @@ class StreamSettings:
     replicas: int = 1
     ack_wait_seconds: float = 30.0
     publish_timeout_seconds: float = 5.0
+    max_lag_calls: int = DEFAULT_MAX_LAG
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("nats://", "tls://")):
@@ -41,6 +46,8 @@ class StreamSettings:
             raise InvalidInput(f"--stream-name may hold letters, digits, '-' and '_' only, got {self.name!r}.")
         if self.replicas < 1:
             raise InvalidInput(f"--stream-replicas must be at least 1, got {self.replicas}.")
+        if self.max_lag_calls < 0:
+            raise InvalidInput(f"--stream-max-lag must be 0 (no bound) or more, got {self.max_lag_calls}.")
 
     @property
     def calls_subject(self) -> str:

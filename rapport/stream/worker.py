@@ -21,12 +21,14 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy.exc import DBAPIError
 
 from rapport.customers.ingestion import IngestReport, ingest
+from rapport.decide.situations import records_to_decide
+from rapport.errors import ConcurrentWrite
 from rapport.store.store import Store
-from rapport.stream.jetstream import StreamSettings, connect
+from rapport.stream.jetstream import INGEST_CONSUMER, StreamSettings, connect
+
+__all__ = ["INGEST_CONSUMER", "IngestWorker", "WorkerTally", "subscribe"]
 
 log = logging.getLogger(__name__)
-
-INGEST_CONSUMER = "rapport-ingest"
 
 
 @dataclass
@@ -99,15 +101,15 @@ class IngestWorker:
                 await msg.term()
         try:
             report = await asyncio.to_thread(self._ingest, by_source)
-        except DBAPIError as exc:  # the database is down or restarting: hand the batch back, try again soon
+        except (DBAPIError, ConcurrentWrite) as exc:  # the database is down, restarting or busy: hand the batch back
             log.warning("the store failed (%s); %d calls will be delivered again", type(exc).__name__, len(messages))
             self.tally.retried += 1
             for msg in messages:
                 await msg.nak(delay=2)
             await asyncio.sleep(1)
             return
-        if report.customer_ids:  # the decision trigger's feed (rapport.stream.trigger)
-            await js.publish(self.settings.stored_subject, orjson.dumps({"customer_ids": report.customer_ids}))
+        if records := records_to_decide(report):  # the decision trigger's feed (rapport.stream.trigger)
+            await js.publish(self.settings.stored_subject, orjson.dumps({"customer_ids": records}))
         for msg in messages:
             await msg.ack()
         self.tally.batches += 1

@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 
 from rapport.api.app import create_app
 from rapport.api.decide import install_decision_trigger
+from rapport.customers.ingestion import IngestReport
 from rapport.decide import consent
+from rapport.decide.situations import records_to_decide
 from rapport.decide.triggers import DecisionTrigger
 from rapport.store.decisions import SqlDecisionStore
 from rapport.store.keys import create_key
@@ -80,3 +82,28 @@ def test_events_that_change_no_need_make_no_decision(api: tuple[TestClient, Deci
     assert trigger.wait_idle(10)
     cid = client.get("/v1/customers/lookup", params={"user_id": "browser"}).json()["customer_id"]
     assert store.decisions_of(cid) == []
+
+
+def test_a_reading_and_a_view_in_one_batch_lead_to_one_decision(
+    api: tuple[TestClient, DecisionTrigger, SqlDecisionStore],
+) -> None:
+    client, trigger, store = api
+    now = datetime.now(UTC)
+    reading = {"type": "track", **_reading("batch-owner", 30, now - timedelta(seconds=5))}
+    viewed = {"type": "track", "userId": "batch-owner", "event": "Product Viewed", "timestamp": now.isoformat()}
+    assert client.post(
+        "/v1/batch", json={"batch": [reading, {**viewed, "messageId": f"v-{uuid.uuid4().hex}"}]}
+    ).is_success
+    assert trigger.wait_idle(10)
+    cid = store.canonical_id(
+        client.get("/v1/customers/lookup", params={"user_id": "batch-owner"}).json()["customer_id"]
+    )
+    assert [d.situation.message_id for d in store.decisions_of(cid)] == [reading["messageId"]]
+
+
+def test_only_records_that_got_a_need_event_are_read_back() -> None:
+    report = IngestReport(
+        customer_ids=["a", "b", "a", "c", "b"], event_names=["Viewed", "Order Completed", "Level Reported", None, "x"]
+    )
+    assert records_to_decide(report) == ["a", "b", "a", "b"]  # every event of a record that got one: same reads
+    assert records_to_decide(IngestReport(customer_ids=["c"], event_names=["Product Viewed"])) == []

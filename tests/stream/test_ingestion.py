@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from rapport.customers.ingestion import ingest
 from rapport.store.keys import create_key
 from rapport.store.store import Store
 from rapport.stream.jetstream import StreamSettings, connect, stream_state
-from rapport.stream.publisher import CallPublisher
+from rapport.stream.publisher import LAG_REFRESH_SECONDS, CallPublisher
 from rapport.stream.worker import INGEST_CONSUMER, IngestWorker, subscribe
 from tests.stream.conftest import running_worker
 
@@ -99,3 +100,33 @@ def test_without_a_stream_server_the_api_answers_503_with_retry_after(store: Sto
         answer = test_client.post("/v1/track", json=_track(1)[0])
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
     assert answer.json()["error"] == "Unavailable" and "nats://127.0.0.1:9" in answer.json()["message"]
+
+
+async def _create_consumer(settings: StreamSettings) -> None:
+    nc, js = await connect(settings)
+    await subscribe(js, settings)
+    await nc.close()
+
+
+def test_the_api_answers_503_while_the_workers_are_too_far_behind_and_takes_calls_again_after(
+    store: Store, stream: StreamSettings
+) -> None:
+    bounded = dataclasses.replace(stream, max_lag_calls=3)
+    asyncio.run(_create_consumer(bounded))  # the workers' consumer exists; no worker runs yet
+    _, key = create_key(store.engine, ["write"], "web")
+    app = create_app(store)
+    app.state.stream = CallPublisher(bounded)
+    with TestClient(app, headers={"Authorization": f"Bearer {key}"}) as test_client:
+        accepted = [test_client.post("/v1/track", json=e).status_code for e in _track(5)]
+        time.sleep(LAG_REFRESH_SECONDS + 0.1)
+        late = _track(1)[0]
+        refused = test_client.post("/v1/track", json=late)
+        assert accepted == [200] * 5
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+        assert "5 calls behind" in refused.json()["message"] and "--stream-max-lag" in refused.json()["message"]
+        with running_worker(store, bounded):
+            assert _wait_for_events(store, 5) == 5
+            time.sleep(LAG_REFRESH_SECONDS + 0.1)
+            assert test_client.post("/v1/track", json=late).status_code == 200, "the collector's retry is taken"
+            assert _wait_for_events(store, 6) == 6
+    assert asyncio.run(stream_state(bounded, INGEST_CONSUMER))["messages"] == 6, "the refused call never went in"
