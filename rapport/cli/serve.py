@@ -7,8 +7,8 @@ import typer
 from rapport.cli.context import open_store
 from rapport.cli.main import app
 from rapport.cli.output import cli_errors
-from rapport.cli.stream import stream_settings
-from rapport.stream.jetstream import DEFAULT_MAX_LAG
+from rapport.cli.stream import KEEP_HELP, stream_settings
+from rapport.stream.jetstream import DEFAULT_KEEP_HOURS, DEFAULT_MAX_LAG
 
 
 @app.command("serve")
@@ -26,6 +26,7 @@ def serve(
         "--stream-max-lag",
         help="Answer 503 + Retry-After while the workers are more than this many calls behind (0: no bound)",
     ),
+    keep_hours: float = typer.Option(DEFAULT_KEEP_HOURS, "--stream-keep-hours", help=KEEP_HELP),
 ) -> None:
     """Serve the HTTP API (docs at /docs). With --stream, `rapport ingest-worker` processes store the events."""
     import uvicorn
@@ -35,7 +36,9 @@ def serve(
 
     with cli_errors():
         store = open_store(database)
-        settings = stream_settings(stream, stream_name, replicas, max_lag=max_lag) if stream else None
+        settings = (
+            stream_settings(stream, stream_name, replicas, max_lag=max_lag, keep_hours=keep_hours) if stream else None
+        )
     app_ = create_app(store)
     if settings is not None:
         from rapport.stream.publisher import CallPublisher

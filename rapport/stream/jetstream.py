@@ -17,6 +17,7 @@ from rapport.errors import InvalidInput, Unavailable
 DEFAULT_STREAM = "RAPPORT_EVENTS"
 INGEST_CONSUMER = "rapport-ingest"  # the ingestion workers' shared durable consumer
 DEFAULT_MAX_LAG = 1000  # calls the workers may be behind before the API asks collectors to wait
+DEFAULT_KEEP_HOURS = 168.0  # a week: calls stay replayable that long after they are stored, then JetStream drops them
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class StreamSettings:
         ack_wait_seconds: how long a worker may hold a batch before JetStream delivers it again.
         max_lag_calls: the API answers 503 with Retry-After while the workers' consumer holds more calls not yet
             stored (delivered or not) than this; 0 means no bound.
+        keep_hours: how long JetStream keeps a call (stored or not; the stream's ``max_age``), so its disk use is
+            bounded by a week of traffic, not by all traffic ever. It must exceed the longest time the workers may
+            be down: a call not stored by then is dropped by JetStream.
     """
 
     url: str
@@ -38,6 +42,7 @@ class StreamSettings:
     ack_wait_seconds: float = 30.0
     publish_timeout_seconds: float = 5.0
     max_lag_calls: int = DEFAULT_MAX_LAG
+    keep_hours: float = DEFAULT_KEEP_HOURS
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("nats://", "tls://")):
@@ -48,6 +53,8 @@ class StreamSettings:
             raise InvalidInput(f"--stream-replicas must be at least 1, got {self.replicas}.")
         if self.max_lag_calls < 0:
             raise InvalidInput(f"--stream-max-lag must be 0 (no bound) or more, got {self.max_lag_calls}.")
+        if not self.keep_hours > 0:
+            raise InvalidInput(f"--stream-keep-hours must be more than 0, got {self.keep_hours}.")
 
     @property
     def calls_subject(self) -> str:
@@ -81,17 +88,24 @@ async def connect(settings: StreamSettings) -> tuple[Client, JetStreamContext]:
 
 
 async def ensure_stream(js: JetStreamContext, settings: StreamSettings) -> None:
+    """Create the stream with these settings; a stream that exists keeps its own, except that one created without
+    an age limit (by an earlier Rapport) gets ``keep_hours``, so it stops growing for ever."""
     try:
-        await js.stream_info(settings.name)
+        info = await js.stream_info(settings.name)
     except NotFoundError:
         config = StreamConfig(
             name=settings.name,
             subjects=[settings.calls_subject, settings.stored_subject],
             storage=StorageType.FILE,
             num_replicas=settings.replicas,
-            duplicate_window=120.0,
+            duplicate_window=min(120.0, settings.keep_hours * 3600),  # JetStream wants it within max_age
+            max_age=settings.keep_hours * 3600,
         )
         await js.add_stream(config)
+        return
+    if not info.config.max_age:
+        info.config.max_age = settings.keep_hours * 3600
+        await js.update_stream(info.config)
 
 
 async def delete_stream(settings: StreamSettings) -> None:
