@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from rapport.access.principals import Principal, ServerKey, describe
 from rapport.errors import NotFound, Unauthorized
-from rapport.store.bulk import fetch_rows, placeholder, utc_time
+from rapport.store.bulk import db_timestamp, fetch_rows, placeholder, utc_time
 from rapport.store.engine import reading
 from rapport.store.keys import ApiKey, _hash, create_key, list_keys
 from rapport.store.pipeline import Prepared, run_together
@@ -77,6 +77,10 @@ _LOG_READ_OF_RECORD = (
     )
     .returning(access_log_entries.c.customer_id)
 )
+_SQLITE_LOG_READ_OF_RECORD = (
+    f"INSERT INTO access_log_entries (customer_id, {', '.join(_LOG_COLUMNS)})"
+    f" SELECT canonical_id, {', '.join('?' * len(_LOG_COLUMNS))} FROM customers WHERE id = ? RETURNING customer_id"
+)
 _PG_ASYNC_COMMIT = Prepared.of(text("SET LOCAL synchronous_commit TO OFF"))
 _PG_LOG_READ_OF_RECORD = Prepared.of(_LOG_READ_OF_RECORD)
 
@@ -95,9 +99,10 @@ def record_read_of_record(engine: Engine, reference: str, principal: Principal, 
         with engine.connect() as conn:
             found = run_together(conn, [(_PG_ASYNC_COMMIT, {}), (_PG_LOG_READ_OF_RECORD, values)], commit=True)[1]
         return str(found[0]["customer_id"]) if found else None
-    with engine.begin() as conn:
-        logged = conn.execute(_LOG_READ_OF_RECORD, values).scalar()
-    return None if logged is None else str(logged)
+    values["at"] = db_timestamp(at)  # SQLite: one statement through the driver, which commits it on its own
+    with engine.connect() as conn:
+        logged = fetch_rows(conn, _SQLITE_LOG_READ_OF_RECORD, [values[n] for n in _LOG_COLUMNS] + [reference])
+    return str(logged[0][0]) if logged else None
 
 
 def access_log(engine: Engine, customer_id: str, limit: int = 500) -> list[AccessRecord]:
