@@ -58,7 +58,7 @@ async def offers(
     canonical = _key.customer_id  # the profile customer_scope resolved
     withheld = withheld_categories(store, canonical, datetime.now(UTC))
     rules = OfferConstraints(min_price=min_price, max_price=max_price, withheld_categories=withheld or frozenset())
-    found = offer_list(store, canonical, k, need, rules)
+    found = offer_list(store, canonical, k, need, rules, profile=True)
     if withheld is None:  # consent first: nothing personal is offered to a customer who has not agreed to it
         note = "no personalisation consent: no personal options (the customer can grant it in the preference centre)"
         return OffersBody(customer_id=canonical, need=need, model_version=found.model_version, offers=[], note=note)

@@ -24,7 +24,7 @@ class Profile:
     facts: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self, events_limit: int | None = None) -> dict[str, Any]:
-        timeline = self.events if events_limit is None else self.events[-events_limit:]
+        timeline = self.events if events_limit is None else self.events[len(self.events) - events_limit :]
         return {
             "customer_id": self.customer_id,
             "records": self.records,

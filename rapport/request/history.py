@@ -8,7 +8,7 @@ Orders are ``Order Completed`` events whose ``properties.products`` list the lin
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,10 +24,12 @@ SECONDS_PER_DAY = 86_400.0
 
 
 @dataclass(frozen=True)
-class PurchaseHistory:
-    """Order lines (customer, item, t in days since the epoch, name, category, price) and excluded items."""
+class Purchases:
+    """One customer's order lines as plain lists (``items[i]`` bought at ``times[i]``, days since the epoch, in
+    the order of their events) and the items they returned or complained about: what scoring on request reads."""
 
-    lines: pd.DataFrame
+    items: Sequence[str]
+    times: Sequence[float]
     excluded: frozenset[str]
 
 
@@ -63,19 +65,27 @@ def order_lines(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def purchase_history(rows: list[dict[str, Any]]) -> PurchaseHistory:
-    """One customer's order lines and the items they returned or complained about."""
+def purchases(rows: list[dict[str, Any]]) -> Purchases:
+    """One customer's order lines and the items they returned or complained about, from their event rows
+    (``name``, ``timestamp``, ``properties``, oldest first)."""
+    items: list[str] = []
+    times: list[float] = []
     orders = {}
     for row in rows:
         if row["name"] in ORDER_EVENTS:
-            order_id = (row.get("properties") or {}).get("order_id")
-            if order_id is not None:
-                orders[str(order_id)] = [p["sku"] for p in product_lines(row.get("properties"))]
+            properties = row.get("properties") or {}
+            products = product_lines(properties)
+            t = _days(row["timestamp"])
+            for product in products:
+                items.append(product["sku"])
+                times.append(t)
+            if properties.get("order_id") is not None:
+                orders[str(properties["order_id"])] = [p["sku"] for p in products]
     excluded: set[str] = set()
     for row in rows:
         if row["name"] in RETURN_EVENTS:
             excluded.update(_concerned_items(row.get("properties") or {}, orders))
-    return PurchaseHistory(order_lines(rows), frozenset(excluded))
+    return Purchases(items, times, frozenset(excluded))
 
 
 def _concerned_items(properties: dict[str, Any], orders: dict[str, list[str]]) -> set[str]:

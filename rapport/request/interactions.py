@@ -86,29 +86,6 @@ class Interactions:
         stepped = stepped[(stepped["col"] >= 0) & (stepped["row"] >= 0)].reset_index(drop=True)
         return cls(stepped, rows, columns)
 
-    @classmethod
-    def of_customer(cls, customer: object, items: list[object], times: list[float], columns: pd.Index) -> Interactions:
-        """One customer's interactions (``items[i]`` at ``times[i]``) over ``columns``: the request path's fast
-        equivalent of :meth:`build`."""
-        col = columns.get_indexer(pd.Index(items, dtype=object)) if items else np.zeros(0, dtype=np.intp)
-        t = np.asarray(times, dtype=float)
-        keep = col >= 0
-        pairs = (
-            np.unique(np.stack([col[keep].astype(float), t[keep]], axis=1), axis=0) if keep.any() else np.zeros((0, 2))
-        )
-        distinct, inverse = np.unique(pairs[:, 1], return_inverse=True)
-        table = pd.DataFrame(
-            {
-                "customer": np.full(len(pairs), customer, dtype=object),
-                "item": columns.to_numpy()[pairs[:, 0].astype(np.intp)],
-                "t": pairs[:, 1],
-                "step": (len(distinct) - 1 - inverse).astype(int),
-                "row": np.zeros(len(pairs), dtype=int),
-                "col": pairs[:, 0].astype(np.intp),
-            }
-        )
-        return cls(table, pd.Index([customer], dtype=object), columns)
-
     @property
     def shape(self) -> tuple[int, int]:
         return len(self.customers), len(self.items)

@@ -1,28 +1,27 @@
 """The curated offering: a few options that fit a customer, with the reason for each, within what may be offered.
 
 ``curated_offers`` is the one service the API, the CLI, the demo and the decision engine call. It scores on
-request: the pre-trained model (cached per version), the customer's current history from their events, the
-constraints from the store (stock, returns, complaints) combined with the caller's (consent, price range).
+request: the pre-trained model (held as arrays once per version and process, :mod:`rapport.request.scoring`), the
+customer's current history from their events, the constraints from the store (stock, returns, complaints) combined
+with the caller's (consent, price range).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
-import pandas as pd
 
 from rapport.errors import Conflict, InvalidInput
 from rapport.recognize.need import Need
-from rapport.request.blend import combine
 from rapport.request.constraints import OfferConstraints
-from rapport.request.history import PurchaseHistory
-from rapport.request.interactions import Interactions
+from rapport.request.history import Purchases
 from rapport.request.model import OfferModel
-from rapport.request.reasons import Explainer
+from rapport.request.scoring import OfferScorer
 
 MAX_OFFERS = 50
 _CACHE_SIZE = 4
@@ -49,11 +48,13 @@ class Offer:
 class OfferSource(Protocol):
     """What the curated offering reads from storage (rapport.store.offers implements it)."""
 
-    def purchase_history(self, canonical_id: str) -> PurchaseHistory: ...
+    def model_version_and_purchases(self, canonical_id: str) -> tuple[str | None, Purchases]:
+        """The latest trained model's version (None: none yet) and the profile's purchases, read together."""
+        ...
 
-    def available_skus(self) -> frozenset[str] | None: ...
-
-    def latest_model_version(self) -> str | None: ...
+    def in_stock(self, skus: Sequence[str]) -> frozenset[str] | None:
+        """Which of ``skus`` are on hand or deliverable; None when no catalogue is loaded (no stock rule)."""
+        ...
 
     def load_model(self, version: str) -> OfferModel: ...
 
@@ -70,27 +71,26 @@ class OfferStore(Protocol):
     def offers(self) -> OfferSource: ...
 
 
-_MODELS: OrderedDict[tuple[str, str], OfferModel] = OrderedDict()
-_MODELS_LOCK = threading.Lock()  # API routes run in a thread pool
+_SCORERS: OrderedDict[tuple[str, str], OfferScorer] = OrderedDict()
+_SCORERS_LOCK = threading.Lock()  # the decision engine and the CLI may score from several threads
 
 
-def current_model(source: OfferSource) -> OfferModel:
-    """The latest trained model, loaded once per version."""
-    version = source.latest_model_version()
+def model_scorer(source: OfferSource, version: str | None) -> OfferScorer:
+    """The trained model of ``version`` as arrays, loaded once per version and process (a few are kept)."""
     if version is None:
         raise Conflict("No offer model is trained yet; run `rapport train` (the demo runs it).")
     key = (source.identity, version)
-    with _MODELS_LOCK:
-        model = _MODELS.get(key)
-        if model is not None:
-            _MODELS.move_to_end(key)
-            return model
-    model = source.load_model(version)
-    with _MODELS_LOCK:
-        _MODELS[key] = model
-        while len(_MODELS) > _CACHE_SIZE:
-            _MODELS.popitem(last=False)
-    return model
+    with _SCORERS_LOCK:
+        scorer = _SCORERS.get(key)
+        if scorer is not None:
+            _SCORERS.move_to_end(key)
+            return scorer
+    scorer = OfferScorer(source.load_model(version))
+    with _SCORERS_LOCK:
+        _SCORERS[key] = scorer
+        while len(_SCORERS) > _CACHE_SIZE:
+            _SCORERS.popitem(last=False)
+    return scorer
 
 
 @dataclass(frozen=True)
@@ -127,20 +127,27 @@ def offer_list(
     k: int = 5,
     need: Need | str | None = None,
     constraints: OfferConstraints | None = None,
+    *,
+    profile: bool = False,
 ) -> OfferList:
-    """:func:`curated_offers` with the profile id and the model version (what the API answers)."""
+    """:func:`curated_offers` with the profile id and the model version (what the API answers).
+
+    ``profile``: ``customer_id`` is a profile id already resolved (the API's ``customer_scope`` found it), so it
+    is not looked up again.
+    """
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_OFFERS:
         raise InvalidInput(f"k={k!r} must be a whole number from 1 to {MAX_OFFERS}.")
-    canonical = store.canonical_id(customer_id)
+    canonical = customer_id if profile else store.canonical_id(customer_id)
     source = store.offers
-    model = current_model(source)
-    past = source.purchase_history(canonical)
-    rules = OfferConstraints(available_skus=source.available_skus(), excluded_skus=past.excluded)
-    rules = rules.combined(need_constraints(model, need)).combined(constraints)
-    return OfferList(canonical, model.version, rank_offers(model, canonical, past, rules, k))
+    version, bought = source.model_version_and_purchases(canonical)
+    scorer = model_scorer(source, version)
+    rules = OfferConstraints(excluded_skus=bought.excluded).combined(need_constraints(scorer, need))
+    return OfferList(
+        canonical, scorer.model.version, rank_offers(scorer, bought, rules.combined(constraints), k, source)
+    )
 
 
-def need_constraints(model: OfferModel, need: Need | str | None) -> OfferConstraints | None:
+def need_constraints(scorer: OfferScorer, need: Need | str | None) -> OfferConstraints | None:
     """The categories a need points to: its category, or the category of its item (a sku).
 
     A typed reference (the API's ``need=``) that names nothing known is an error; a recognised Need whose item
@@ -151,11 +158,10 @@ def need_constraints(model: OfferModel, need: Need | str | None) -> OfferConstra
     if isinstance(need, Need) and need.category:
         return OfferConstraints(categories=frozenset([need.category]))
     reference = need.item if isinstance(need, Need) else need.strip()
-    items = model.items
-    if reference in items.index:
-        category = items.at[reference, "category"]
-        return OfferConstraints(categories=frozenset([str(category)])) if pd.notna(category) else None
-    known = sorted(items["category"].dropna().astype(str).unique())
+    if reference in scorer.item_category:
+        category = scorer.item_category[reference]
+        return OfferConstraints(categories=frozenset([category])) if category is not None else None
+    known = scorer.known_categories
     if reference in known:
         return OfferConstraints(categories=frozenset([str(reference)]))
     if isinstance(need, Need):
@@ -164,38 +170,26 @@ def need_constraints(model: OfferModel, need: Need | str | None) -> OfferConstra
 
 
 def rank_offers(
-    model: OfferModel, customer: str, past: PurchaseHistory, rules: OfferConstraints, k: int
+    scorer: OfferScorer, bought: Purchases, rules: OfferConstraints, k: int, stock: OfferSource | None = None
 ) -> list[Offer]:
-    """Score every item for the customer, keep the allowed ones, and explain the top ``k``."""
-    ranker = model.ranker
-    lines = past.lines
-    history = Interactions.of_customer(customer, lines["item"].tolist(), lines["t"].tolist(), ranker.items)
-    parts = ranker.components(history)
-    scores = combine(parts, ranker.weights)[0]
-    skus, names, categories, prices = model.aligned()
-    allowed = rules.allowed(skus, categories, prices)
-    if ranker.settings.exclude_seen:
-        allowed[history.table["col"].unique()] = False
-    scores = np.where(allowed, scores, -np.inf)
-    chosen = [int(c) for c in np.argsort(-scores, kind="stable")[:k] if np.isfinite(scores[c])]
-    explainer = Explainer(ranker, history, names, categories, days=True)
-    offers = []
-    for rank, col in enumerate(chosen, start=1):
-        reason, evidence = explainer.explain(0, col, ranker.contributions(parts, 0, col))
-        offers.append(
-            Offer(
-                sku=str(skus[col]),
-                name=_text(names[col]),
-                category=_text(categories[col]),
-                price=None if np.isnan(prices[col]) else float(prices[col]),
-                rank=rank,
-                score=round(float(scores[col]), 6),
-                reason=reason,
-                evidence=evidence,
-                model_version=model.version,
-            )
+    """Score every item for the customer, keep the allowed ones (in stock per ``stock``'s catalogue, asked about
+    the best candidates only), and explain the top ``k``."""
+    options = scorer.rank(bought, rules, k, stock.in_stock if stock is not None else None)
+    skus, names, categories, prices = scorer.skus, scorer.names, scorer.categories, scorer.prices
+    return [
+        Offer(
+            sku=str(skus[o.col]),
+            name=_text(names[o.col]),
+            category=_text(categories[o.col]),
+            price=None if np.isnan(prices[o.col]) else float(prices[o.col]),
+            rank=rank,
+            score=o.score,
+            reason=o.reason,
+            evidence=o.evidence,
+            model_version=scorer.model.version,
         )
-    return offers
+        for rank, o in enumerate(options, start=1)
+    ]
 
 
 def _text(value: Any) -> str | None:

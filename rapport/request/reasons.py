@@ -23,12 +23,35 @@ class Explainer:
     aligned with the ranker's items; ``days``: times are days since the epoch (a store), not order numbers."""
 
     def __init__(
-        self, ranker: RapportRanker, history: Interactions, names: np.ndarray, categories: np.ndarray, days: bool
+        self,
+        ranker: RapportRanker,
+        history: Interactions | None,
+        names: np.ndarray,
+        categories: np.ndarray,
+        days: bool,
     ) -> None:
         self.ranker, self.history, self.days = ranker, history, days
         self.names, self.categories = names, categories
         self._rows: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._cache: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def of_one(
+        cls,
+        ranker: RapportRanker,
+        own: tuple[np.ndarray, np.ndarray, np.ndarray],
+        shares: np.ndarray | None,
+        names: np.ndarray,
+        categories: np.ndarray,
+        days: bool,
+    ) -> Explainer:
+        """Reasons for one customer (row 0) from their interactions already at hand: (item columns, times,
+        steps) and, when the ranker has a category component, their category shares (1 x categories)."""
+        explainer = cls(ranker, None, names, categories, days)
+        explainer._rows[0] = own
+        if shares is not None:
+            explainer._cache["shares"] = shares
+        return explainer
 
     def explain(self, row: int, col: int, contributions: dict[str, float]) -> tuple[str, dict[str, Any]]:
         """(reason, evidence) for offering item column ``col`` to customer row ``row``."""
@@ -48,6 +71,7 @@ class Explainer:
     def _own(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The customer's (item columns, times, steps), one entry per item and time."""
         if row not in self._rows:
+            assert self.history is not None, "of_one gives its customer's interactions"
             table = self.history.table
             mine = table["row"].to_numpy() == row
             self._rows[row] = tuple(table[name].to_numpy()[mine] for name in ("col", "t", "step"))  # type: ignore[assignment]
@@ -117,6 +141,7 @@ class Explainer:
         if ranker is None or not category:
             return None
         if "shares" not in self._cache:
+            assert self.history is not None, "of_one gives its customer's shares"
             self._cache["shares"] = ranker.shares(self.history)
         share = float(self._cache["shares"][row, ranker.codes[col]])
         if share <= 0:

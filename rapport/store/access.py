@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from rapport.access.principals import Principal, ServerKey, describe
 from rapport.errors import NotFound, Unauthorized
+from rapport.store.bulk import db_timestamp, fetch_rows, placeholder, utc_time
 from rapport.store.engine import reading
 from rapport.store.keys import ApiKey, _hash, create_key, list_keys
 from rapport.store.pipeline import Prepared, run_together
@@ -22,7 +23,6 @@ from rapport.store.tables import (
     access_sessions,
     access_tokens,
     api_key_rotations,
-    api_keys,
     customers,
     staff_accounts,
 )
@@ -77,6 +77,10 @@ _LOG_READ_OF_RECORD = (
     )
     .returning(access_log_entries.c.customer_id)
 )
+_SQLITE_LOG_READ_OF_RECORD = (
+    f"INSERT INTO access_log_entries (customer_id, {', '.join(_LOG_COLUMNS)})"
+    f" SELECT canonical_id, {', '.join('?' * len(_LOG_COLUMNS))} FROM customers WHERE id = ? RETURNING customer_id"
+)
 _PG_ASYNC_COMMIT = Prepared.of(text("SET LOCAL synchronous_commit TO OFF"))
 _PG_LOG_READ_OF_RECORD = Prepared.of(_LOG_READ_OF_RECORD)
 
@@ -95,9 +99,10 @@ def record_read_of_record(engine: Engine, reference: str, principal: Principal, 
         with engine.connect() as conn:
             found = run_together(conn, [(_PG_ASYNC_COMMIT, {}), (_PG_LOG_READ_OF_RECORD, values)], commit=True)[1]
         return str(found[0]["customer_id"]) if found else None
-    with engine.begin() as conn:
-        logged = conn.execute(_LOG_READ_OF_RECORD, values).scalar()
-    return None if logged is None else str(logged)
+    values["at"] = db_timestamp(at)  # SQLite: one statement through the driver, which commits it on its own
+    with engine.connect() as conn:
+        logged = fetch_rows(conn, _SQLITE_LOG_READ_OF_RECORD, [values[n] for n in _LOG_COLUMNS] + [reference])
+    return str(logged[0][0]) if logged else None
 
 
 def access_log(engine: Engine, customer_id: str, limit: int = 500) -> list[AccessRecord]:
@@ -111,22 +116,29 @@ def access_log(engine: Engine, customer_id: str, limit: int = 500) -> list[Acces
 
 # ----- server keys ----------------------------------------------------------------------------------------------
 def authenticate_key(engine: Engine, plaintext: str, now: datetime | None = None) -> ServerKey:
-    """The server key behind ``plaintext``: refused when unknown, revoked, or rotated and past its grace."""
-    query = (
-        select(api_keys, api_key_rotations.c.expires_at, api_key_rotations.c.successor_id)
-        .outerjoin(api_key_rotations, api_key_rotations.c.key_id == api_keys.c.id)
-        .where(api_keys.c.key_hash == _hash(plaintext))
-    )
+    """The server key behind ``plaintext``: refused when unknown, revoked, or rotated and past its grace.
+
+    Every request with a key asks this, so it is read through the driver (no SQLAlchemy row or type processing).
+    """
     with reading(engine) as conn:
-        row = conn.execute(query).first()
-    if row is None or row.revoked_at is not None:
+        found = fetch_rows(conn, _KEY_SQL.format(mark=placeholder(conn)), [_hash(plaintext)])
+    if not found or found[0][3] is not None:
         raise Unauthorized("The API key is unknown or revoked; create one with `rapport keys create --scope …`.")
-    if row.expires_at is not None and (now or datetime.now(UTC)) >= row.expires_at:
+    key_id, name, scopes, _revoked, expires, successor_id = found[0]
+    expires_at = None if expires is None else utc_time(expires)
+    if expires_at is not None and (now or datetime.now(UTC)) >= expires_at:
         raise Unauthorized(
-            f"The API key {row.id} was rotated and its grace period ended at {row.expires_at:%Y-%m-%d %H:%M} UTC; "
-            f"use its successor {row.successor_id}."
+            f"The API key {key_id} was rotated and its grace period ended at {expires_at:%Y-%m-%d %H:%M} UTC; "
+            f"use its successor {successor_id}."
         )
-    return ServerKey(row.id, tuple(row.scopes.split(",")), row.name)
+    return ServerKey(key_id, tuple(scopes.split(",")), name)
+
+
+_KEY_SQL = (
+    "SELECT api_keys.id, api_keys.name, api_keys.scopes, api_keys.revoked_at, api_key_rotations.expires_at,"
+    " api_key_rotations.successor_id FROM api_keys"
+    " LEFT OUTER JOIN api_key_rotations ON api_key_rotations.key_id = api_keys.id WHERE api_keys.key_hash = {mark}"
+)
 
 
 def rotate_key(engine: Engine, key_id: str, grace: timedelta, now: datetime) -> tuple[ApiKey, str, datetime]:

@@ -92,9 +92,9 @@ def read_rows(conn: Connection, table: Any, rest: str, params: Sequence[Any]) ->
     convert: list[Any] = []
     for column in table.c:
         if isinstance(column.type, UTCDateTime):
-            convert.append(_utc_time)
+            convert.append(utc_time)
         elif isinstance(column.type, JSON):
-            convert.append(_json_value)
+            convert.append(json_value)
         elif isinstance(column.type, Boolean):
             convert.append(_boolean)
         else:
@@ -110,12 +110,14 @@ def read_rows(conn: Connection, table: Any, rest: str, params: Sequence[Any]) ->
     ]
 
 
-def _utc_time(value: Any) -> datetime:
+def utc_time(value: Any) -> datetime:
+    """A stored UTC time (text on SQLite, a naive datetime on PostgreSQL) as an aware datetime."""
     parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     return parsed.replace(tzinfo=UTC)
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """A stored JSON value (text on SQLite, already parsed on PostgreSQL) as Python values."""
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import pandas as pd
@@ -11,8 +12,9 @@ from sqlalchemy import Engine, delete, desc, insert, select
 
 from rapport.customers.profile import ORDER_EVENTS
 from rapport.errors import InvalidInput, NotFound
-from rapport.request.history import HISTORY_EVENTS, PurchaseHistory, order_lines, purchase_history
+from rapport.request.history import HISTORY_EVENTS, Purchases, order_lines, purchases
 from rapport.request.model import OfferModel
+from rapport.store.bulk import fetch_rows, json_value, list_param, one_of_sql, utc_time
 from rapport.store.engine import reading
 from rapport.store.tables import catalogue_items, customers, events, offer_models
 
@@ -29,18 +31,37 @@ class SqlOfferSource:
     def identity(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
 
-    # ----- history -------------------------------------------------------------------------------------------
-    def purchase_history(self, canonical_id: str) -> PurchaseHistory:
-        """One profile's orders, returns and complaints, over every record merged into it (one query)."""
-        records = select(customers.c.id).where(customers.c.canonical_id == canonical_id).scalar_subquery()
-        query = (
-            select(events.c.name, events.c.timestamp, events.c.properties)
-            .where(events.c.customer_id.in_(records), events.c.type == "track", events.c.name.in_(HISTORY_EVENTS))
-            .order_by(events.c.timestamp, events.c.id)
-        )
+    # ----- what scoring on request reads ---------------------------------------------------------------------
+    def model_version_and_purchases(self, canonical_id: str) -> tuple[str | None, Purchases]:
+        """The latest model's version and one profile's orders, returns and complaints (over every record merged
+        into it), read together: on PostgreSQL in one pipeline, on SQLite through the driver (orjson, no per-value
+        type processing). The version is read on every request, so a model trained elsewhere is used at once."""
+        if self.engine.dialect.name == "postgresql":
+            from rapport.store.pipeline import run_together
+
+            version_read, history_read = _pg_request_reads()
+            with reading(self.engine) as conn:
+                found = run_together(conn, [(version_read, {}), (history_read, {"cid": canonical_id})])
+            version = found[0][0]["version"] if found[0] else None
+            return version, purchases(found[1])
         with reading(self.engine) as conn:
-            rows = [{"customer": canonical_id, **row._mapping} for row in conn.execute(query)]
-        return purchase_history(rows)
+            versions = fetch_rows(conn, _VERSION_SQL, [])
+            rows = fetch_rows(conn, _SQLITE_HISTORY, [canonical_id, *HISTORY_EVENTS])
+        history = [
+            {"name": name, "timestamp": utc_time(timestamp), "properties": json_value(properties)}
+            for name, timestamp, properties in rows
+        ]
+        return (versions[0][0] if versions else None), purchases(history)
+
+    def in_stock(self, skus: Sequence[str]) -> frozenset[str] | None:
+        """Which of ``skus`` are on hand or deliverable through a connection architecture; None when no catalogue
+        is loaded (then stock cannot restrict offers)."""
+        with reading(self.engine) as conn:
+            sql = f"SELECT sku, on_hand, deliverable_via FROM catalogue_items WHERE {one_of_sql(conn, 'sku')}"
+            rows = fetch_rows(conn, sql, [list_param(conn, skus)])
+            if not rows and not fetch_rows(conn, "SELECT 1 FROM catalogue_items LIMIT 1", []):
+                return None
+        return _available(rows)
 
     def all_order_lines(self) -> pd.DataFrame:
         """Every order line in the store, by profile (canonical id): what `rapport train` learns from."""
@@ -84,9 +105,7 @@ class SqlOfferSource:
         query = select(catalogue_items.c.sku, catalogue_items.c.on_hand, catalogue_items.c.deliverable_via)
         with reading(self.engine) as conn:
             rows = conn.execute(query).all()
-        if not rows:
-            return None
-        return frozenset(sku for sku, on_hand, via in rows if on_hand > 0 or via is not None)
+        return _available(rows) if rows else None
 
     # ----- models --------------------------------------------------------------------------------------------
     def save_model(self, model: OfferModel) -> None:
@@ -114,3 +133,26 @@ class SqlOfferSource:
         )
         with reading(self.engine) as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def _available(rows: Iterable[Any]) -> frozenset[str]:
+    """The skus of catalogue rows (sku, on_hand, deliverable_via) that are on hand or deliverable."""
+    return frozenset(sku for sku, on_hand, via in rows if on_hand > 0 or via is not None)
+
+
+# What scoring on request reads: the latest model's version and the profile's history events (oldest first).
+_VERSION_SQL = "SELECT version FROM offer_models ORDER BY trained_at DESC LIMIT 1"
+_HISTORY_SQL = (
+    "SELECT name, timestamp, properties FROM events"
+    " WHERE customer_id IN (SELECT id FROM customers WHERE canonical_id = {cid}) AND type = 'track'"
+    " AND name {names} ORDER BY timestamp, id"
+)
+_SQLITE_HISTORY = _HISTORY_SQL.format(cid="?", names=f"IN ({', '.join('?' * len(HISTORY_EVENTS))})")
+
+
+@cache
+def _pg_request_reads() -> tuple[Any, ...]:
+    from rapport.store.pipeline import Prepared
+
+    history = _HISTORY_SQL.format(cid="%(cid)s", names="= ANY(%(names)s)")
+    return Prepared(_VERSION_SQL, {}), Prepared(history, {"names": list(HISTORY_EVENTS)})

@@ -16,7 +16,7 @@ from rapport.customers.ports import MergeRecord
 from rapport.errors import NotFound
 from rapport.recognize.need import Need
 from rapport.store import needs as needs_store
-from rapport.store.bulk import fetch_rows, read_rows
+from rapport.store.bulk import fetch_rows, json_value, read_rows, utc_time
 from rapport.store.engine import create_store_engine, ingest_transaction, reading, write_transaction
 from rapport.store.identity import SqlIdentityTransaction, merge_from_row
 from rapport.store.tables import customers, events, identifiers, merges
@@ -104,23 +104,25 @@ class Store:
             return [dict(row._mapping) for row in conn.execute(query)]
 
     def profile_rows(self, canonical_id: str) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]:
-        """A profile's records, identifier rows and event rows (as ``members``, ``identifier_rows`` and
-        ``event_rows`` return them), read on one connection: on PostgreSQL in one pipeline, one round trip."""
+        """A profile's records, identifier rows (as ``members`` and ``identifier_rows`` return them) and event
+        rows with what a profile shows (``PROFILE_EVENT_COLUMNS``, and of ``context`` only its ``traits``), read on
+        one connection: on PostgreSQL in one pipeline, one round trip."""
         values = {"cid": canonical_id}
         if self.dialect == "postgresql":
             from rapport.store.pipeline import run_together
 
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 found = run_together(conn, [(statement, values) for statement in _pg_profile_reads()])
-            return [row["id"] for row in found[0]], found[1], found[2]
+            event_rows = [_profile_event(tuple(row.values()), parsed=True) for row in found[2]]
+            return [row["id"] for row in found[0]], found[1], event_rows
         members = "WHERE customer_id IN (SELECT id FROM customers WHERE canonical_id = ?)"
         with self.engine.connect() as conn:
             records = [
                 row[0] for row in fetch_rows(conn, "SELECT id FROM customers WHERE canonical_id = ?", [canonical_id])
             ]
             identifier_rows = read_rows(conn, identifiers, f"{members} ORDER BY first_seen", [canonical_id])
-            event_rows = read_rows(conn, events, f"{members} ORDER BY timestamp, id", [canonical_id])
-        return records, identifier_rows, event_rows
+            found = fetch_rows(conn, f"{_SQLITE_PROFILE_EVENTS} {members} ORDER BY timestamp, id", [canonical_id])
+        return records, identifier_rows, [_profile_event(row, parsed=False) for row in found]
 
     def merge_records(self, members: list[str]) -> list[MergeRecord]:
         with self.engine.connect() as conn:
@@ -205,11 +207,36 @@ _PROFILE_IDENTIFIERS = (
     .where(identifiers.c.customer_id.in_(_PROFILE_RECORDS.scalar_subquery()))
     .order_by(identifiers.c.first_seen)
 )
+# What a profile shows of each event (rapport.customers.profile): not its ids, receipt time or the rest of its context.
+PROFILE_EVENT_COLUMNS = ("message_id", "type", "name", "channel", "source", "timestamp", "properties", "traits")
 _PROFILE_EVENTS = (
-    select(events)
+    select(*(events.c[name] for name in PROFILE_EVENT_COLUMNS), events.c.context["traits"].label("context_traits"))
     .where(events.c.customer_id.in_(_PROFILE_RECORDS.scalar_subquery()))
     .order_by(events.c.timestamp, events.c.id)
 )
+_SQLITE_PROFILE_EVENTS = f"SELECT {', '.join(PROFILE_EVENT_COLUMNS)}, context -> '$.traits' FROM events"
+
+
+def _profile_event(row: tuple[Any, ...], parsed: bool) -> dict[str, Any]:
+    """An event row of ``_PROFILE_EVENTS`` as the profile reads it: aware UTC time, JSON as Python values
+    (``parsed``: the driver already returned them so, as psycopg does; SQLite returns text)."""
+    message_id, kind, name, channel, source, timestamp, properties, traits, context_traits = row
+    if not parsed:
+        timestamp = utc_time(timestamp)
+        properties, traits, context_traits = (
+            None if value is None else json_value(value) for value in (properties, traits, context_traits)
+        )
+    return {
+        "message_id": message_id,
+        "type": kind,
+        "name": name,
+        "channel": channel,
+        "source": source,
+        "timestamp": timestamp,
+        "properties": properties,
+        "traits": traits,
+        "context": None if context_traits is None else {"traits": context_traits},
+    }
 
 
 @cache

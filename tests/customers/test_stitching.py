@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from rapport.customers.ingestion import ingest
-from rapport.customers.service import get_profile, merge_history, resolve_customer
+from rapport.customers.profile import build_profile
+from rapport.customers.service import get_profile, merge_history, profile_of, resolve_customer
 from rapport.errors import NotFound
 from rapport.store.store import Store
 
@@ -159,6 +160,25 @@ def test_traits_follow_source_precedence_then_recency(store: Store) -> None:
     assert profile.trait_sources["name"]["source"] == "crm"
     send(ranked, msg("identify", userId="u-t", traits={"name": "CRM update"}, context={"source": "crm"}))
     assert get_profile(ranked, "u-t").traits["name"] == "CRM update"
+
+
+def test_the_profile_read_shows_what_every_column_of_the_events_shows(store: Store) -> None:
+    """The profile reads only the event columns it shows (of the context only its traits): it is the profile
+    built from the whole rows, traits from the context included, and ``events=0`` shows no event."""
+    send(
+        store,
+        msg("identify", userId="u-p", traits={"email": "p@x.de"}, context={"traits": {"city": "Ulm"}, "ip": "1.2.3.4"}),
+        msg("track", userId="u-p", event="Order Completed", properties={"total": 12.5, "products": [{"sku": "A"}]}),
+        msg("page", userId="u-p", context={"page": {"path": "/"}}),
+        msg("track", anonymousId="a-p", event="Viewed"),
+        msg("alias", userId="u-p", previousId="a-p"),
+    )
+    canonical = resolve_customer(store, "u-p")
+    members = store.members(canonical)
+    whole = build_profile(canonical, members, store.identifier_rows(members), store.event_rows(members))
+    read = profile_of(store, canonical)
+    assert read.to_dict() == whole.to_dict() and read.traits["city"] == "Ulm" and read.facts["spend"] == 12.5
+    assert read.to_dict(events_limit=0)["events"] == [] and len(read.to_dict(events_limit=2)["events"]) == 2
 
 
 def test_unknown_customer_is_a_clear_not_found(store: Store) -> None:

@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 from rapport.errors import Conflict, InvalidInput, NotFound
 from rapport.recognize.need import Need
 from rapport.request import OfferConstraints, curated_offers
-from rapport.request.history import order_lines, purchase_history
-from rapport.request.model import OfferModel, fit_offer_model
+from rapport.request.history import order_lines, purchases
+from rapport.request.model import fit_offer_model
 from rapport.request.offers import rank_offers
+from rapport.request.scoring import OfferScorer
 from rapport.request.training import train_offer_model
 from rapport.store.erasure import customer_tables
 from rapport.store.store import Store
@@ -42,9 +43,9 @@ def test_out_of_stock_returned_and_complained_items_never_appear(shop: Store) ->
     assert offers and not {"POD-C", "TON-B", "POD-B"} & set(skus)
     assert all(o.model_version == model.version for o in offers)
     # Without the store's rules the same model would offer them: the constraints, not luck, keep them out.
-    past = shop.offers.purchase_history(anna)
+    _, past = shop.offers.model_version_and_purchases(anna)
     assert past.excluded == {"TON-B", "POD-B"}
-    unconstrained = [o.sku for o in rank_offers(model, anna, past, OfferConstraints(), EVERYTHING)]
+    unconstrained = [o.sku for o in rank_offers(OfferScorer(model), past, OfferConstraints(), EVERYTHING)]
     assert {"POD-C", "TON-B", "POD-B"} <= set(unconstrained)
 
 
@@ -146,7 +147,7 @@ def test_erased_customer_gets_no_offers(shop: Store) -> None:
 
 
 @pytest.fixture(scope="module")
-def fitted() -> tuple[OfferModel, dict[str, object]]:
+def fitted() -> tuple[OfferScorer, dict[str, object]]:
     rows = [
         {
             "customer": e["userId"],
@@ -159,10 +160,8 @@ def fitted() -> tuple[OfferModel, dict[str, object]]:
     ]
     catalogue = pd.DataFrame(catalogue_rows()).set_index("sku")
     model = fit_offer_model(order_lines(rows), catalogue, now=START)
-    histories = {
-        user: purchase_history([r for r in rows if r["customer"] == user]) for user in (ANNA, "u-0", "u-1", "u-3")
-    }
-    return model, histories
+    histories = {user: purchases([r for r in rows if r["customer"] == user]) for user in (ANNA, "u-0", "u-1", "u-3")}
+    return OfferScorer(model), histories
 
 
 SKUS = sorted(ITEMS)
@@ -179,12 +178,12 @@ CATEGORIES = sorted({c for _, c, *_ in ITEMS.values()})
     k=st.integers(1, 12),
 )
 def test_every_offer_satisfies_every_constraint(
-    fitted: tuple[OfferModel, dict[str, object]], user, available, consented, excluded, low, span, k
+    fitted: tuple[OfferScorer, dict[str, object]], user, available, consented, excluded, low, span, k
 ) -> None:
-    model, histories = fitted
+    scorer, histories = fitted
     high = None if span is None else (low or 0.0) + span
     rules = OfferConstraints(available, consented, None, excluded, low, high)
-    offers = rank_offers(model, user, histories[user], rules, k)  # type: ignore[arg-type]
+    offers = rank_offers(scorer, histories[user], rules, k)  # type: ignore[arg-type]
     assert len(offers) <= k
     assert [o.rank for o in offers] == list(range(1, len(offers) + 1))
     for offer in offers:

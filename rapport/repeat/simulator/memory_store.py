@@ -32,6 +32,7 @@ from rapport.errors import NotFound
 from rapport.recognize.need import Need
 from rapport.repeat.bandit import Choice, NudgeBandit, NudgeContext
 from rapport.repeat.preferences import LEARNING_WINDOW, Prompt, Turn
+from rapport.request.history import Purchases
 
 COUNTED = ("scheduled", "notified", "executing", "executed")  # what a mandate's monthly cap counts (as the SQL store)
 IN_FLIGHT = ("scheduled", "notified", "executing")
@@ -112,8 +113,8 @@ class _NoOffers:
 
     identity = "simulator"
 
-    def latest_model_version(self) -> str | None:
-        return None
+    def model_version_and_purchases(self, canonical_id: str) -> tuple[str | None, Purchases]:
+        return None, Purchases((), (), frozenset())
 
 
 class MemoryStore:
