@@ -15,7 +15,7 @@ from rapport.decide import control
 from rapport.decide.engine import decide
 from rapport.decide.outcomes import OUTCOMES, record_outcome
 from rapport.decide.situations import Situation
-from rapport.repeat.preferences import AUTO_CANCELS, OFFER_AFTER, Turn, learn
+from rapport.repeat.preferences import AUTO_CANCELS, OFFER_AFTER, Turn, learn, scores_of
 from rapport.respond import automatic
 from rapport.store.decisions import SqlDecisionStore
 from rapport.store.tables import consents, control_levels, mandates, outbox_actions, preference_prompts
@@ -110,6 +110,38 @@ def test_a_customer_who_always_accepts_the_reminder_is_offered_a_mandate_never_g
         assert conn.scalar(select(func.count()).select_from(mandates)) == 0, "offered, never granted"
     queued = [a["payload"].get("kind") for a in decisions.actions_of(cid, ["pending"], ["app"])]
     assert queued == ["choose_level"], "only the question is queued; an offer waits for the customer's visit"
+
+
+def test_a_purchase_on_their_own_visit_speaks_for_deciding_alone_not_for_the_reminder() -> None:
+    reminder = Turn("coach_behavior", "ignored", "SKU", decision_id="r1")
+    bought = [Turn("coach_behavior", "accepted", "SKU", decision_id=f"v{n}", inbound=True) for n in range(3)]
+    scores, counts = scores_of([*bought, reminder, reminder, reminder])
+    assert counts == {"i_choose": 3, "remind_me": 3}, "the visits count for I choose, the reminders for remind me"
+    assert scores["i_choose"] > 0.5 > scores["remind_me"]
+    learned = learn([reminder, *bought, reminder, reminder], "remind_me", "learned")
+    assert learned.level == "i_choose" and learned.prompt_kind == "choose_level", "stopped reminding, and asked"
+    nudged = [Turn("coach_behavior", "accepted", "SKU", decision_id=f"n{n}") for n in range(3)]
+    assert scores_of(nudged)[1] == {"remind_me": 3}, "a reminder they acted on still counts for reminders"
+
+
+def test_a_refusal_moves_off_the_default_a_chosen_level_needs_more_and_is_asked_about_once() -> None:
+    dismissed = Turn("coach_behavior", "dismissed", "SKU", NOW, "d1")
+    moved = learn([dismissed], "remind_me", "firm_default")
+    assert moved.level == "i_choose" and moved.prompt_kind == "choose_level", "nobody chose the default"
+    accepted = Turn("coach_behavior", "accepted", "SKU", NOW - timedelta(days=7), "d0")
+    kept = learn([dismissed, accepted], "remind_me", "firm_default")
+    assert kept.level is None, "one refusal after an accepted reminder is not enough"
+    on_learned = learn([dismissed, accepted], "remind_me", "learned", NOW - timedelta(days=8))
+    assert on_learned.level is None and on_learned.prompt_kind == "choose_level", "but it is asked about"
+    assert on_learned.evidence["refused"] == "dismissed"
+    complaint = Turn("coach_behavior", "complained", "SKU", NOW, "d2")
+    assert learn([complaint], "remind_me", "learned").level == "i_choose", "a complaint is evidence enough"
+    chosen = NOW - timedelta(days=30)
+    refusals = [Turn("coach_behavior", "dismissed", "SKU", NOW - timedelta(days=n), f"e{n}") for n in range(3)]
+    asked = learn(refusals, "remind_me", "explicit", chosen)
+    assert asked.prompt_kind == "choose_level" and asked.evidence["since"] == f"chosen:{chosen.isoformat()}"
+    before = learn(refusals, "remind_me", "explicit", NOW - timedelta(days=1))
+    assert before.prompt_kind is None, "refusals before the choice do not question it"
 
 
 def test_reminders_for_different_items_offer_nothing() -> None:
