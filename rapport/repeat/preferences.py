@@ -70,6 +70,8 @@ SELF_SERVED = "i_choose"  # the level a purchase the customer made on their own 
 MIN_EVIDENCE = 3  # outcomes of one experience before learning may move away from it
 LEARNING_WINDOW = 20  # the latest outcomes in the category that learning looks at
 AUTO_CANCELS = 3  # cancelled automatic orders that move a customer back to reminders
+EXPLORE_AFTER_DAYS = 28  # a learned I choose is tried back up (one reminder) at most this often, and not sooner
+EXPLORE_PROBABILITY = 0.5  # the chance an eligible outbound decision tries the reminder (logged as its propensity)
 OFFER_AFTER = 4  # reminders accepted in a row, for the same item, before a mandate is offered
 PROMPT_CHANNEL = "app"  # questions about the customer's own settings go to the app's preference centre
 
@@ -155,7 +157,10 @@ def learn(turns: Sequence[Turn], level: str, source: str, since: datetime | None
             return offer
     if source == "explicit":  # they chose: the choice stands; asked again only if what they do since contradicts it
         return _recheck(turns, level, since)
-    learning = _rescore(turns, level, default=source == "firm_default")
+    if source == "learned" and level == "i_choose" and _explored_and_taken(turns, since):
+        evidence = {"was": level, "explored": True, "since": since.isoformat() if since is not None else None}
+        return Learning("remind_me", None, None, evidence)
+    learning = _rescore(turns, level, default=source == "firm_default", since=since)
     if learning.prompt_kind is None and source == "firm_default":  # nobody chose, nothing learned yet: ask first
         evidence = {**learning.evidence, "was": level, "since": None, "first": True}
         return Learning(learning.level, "choose_level", None, evidence)
@@ -163,6 +168,39 @@ def learn(turns: Sequence[Turn], level: str, source: str, since: datetime | None
         evidence = {"was": level, "since": f"refused:{level}:{since.isoformat() if since else 'default'}"}
         return Learning(None, "choose_level", None, {**evidence, "refused": turns[0].outcome})
     return learning
+
+
+def _explored_and_taken(turns: Sequence[Turn], since: datetime | None) -> bool:
+    """The newest outcome is a reminder Rapport tried on a learned I choose (outbound, after it was learned) that
+    the customer acted on: they wanted it after all (people who decide alone seldom act on one)."""
+    newest = turns[0] if turns else None
+    return (
+        newest is not None and newest.experience == "coach_behavior" and not newest.inbound
+        and newest.outcome in POSITIVE and (since is None or newest.at is None or newest.at >= since)
+    )  # fmt: skip
+
+
+def may_explore_up(rows: Sequence[ControlSetting], category: str, turns: Sequence[Turn], now: datetime) -> bool:
+    """Whether an outbound decision may try one reminder on a learned (never a chosen) *I choose*: it was learned
+    at least EXPLORE_AFTER_DAYS ago, the customer has not bought on their own visit since (the purchases Rapport
+    expected did not come), and no reminder was tried in the last EXPLORE_AFTER_DAYS. Trying is a reminder, never
+    an order, a mandate or a consent; the decision logs it with its propensity."""
+    if explicit_row(list(rows), category) is not None:
+        return False
+    learned = learned_row(list(rows), category)
+    if learned is None or learned.level != "i_choose":
+        return False
+    if (now - learned.set_at).total_seconds() < EXPLORE_AFTER_DAYS * 86_400:
+        return False
+    recent = now.timestamp() - EXPLORE_AFTER_DAYS * 86_400
+    for turn in turns:
+        if turn.at is None:
+            continue
+        if turn.inbound and turn.outcome in POSITIVE and turn.at >= learned.set_at:
+            return False  # they buy by themselves: no reminder needed
+        if turn.experience == "coach_behavior" and not turn.inbound and turn.at.timestamp() >= recent:
+            return False  # tried lately
+    return True
 
 
 def _refused(turns: Sequence[Turn], level: str) -> bool:
@@ -206,11 +244,19 @@ def _mandate_offer(turns: Sequence[Turn]) -> Learning | None:
     return Learning(None, "offer_mandate", sku, {"accepted_reminders": len(latest), "sku": sku})
 
 
-def _rescore(turns: Sequence[Turn], current: str, default: bool = False) -> Learning:
+def _rescore(turns: Sequence[Turn], current: str, default: bool = False, since: datetime | None = None) -> Learning:
     """Move off ``current`` when it scores below 0.5 on enough evidence: MIN_EVIDENCE outcomes, or one complaint,
-    or — on the firm's ``default``, a guess nobody confirmed — the customer turning down what it did."""
+    or — on the firm's ``default``, a guess nobody confirmed — the customer turning down what it did. The level
+    in force is judged on the outcomes since it was learned (``since``); the others on every turn in the window."""
     scores, counts = scores_of(turns)
-    complained = any(t.outcome == "complained" and EXPERIENCE_LEVEL.get(t.experience) == current for t in turns)
+    if since is not None:
+        recent = [t for t in turns if t.at is None or t.at >= since]
+        own, own_counts = scores_of(recent)
+        scores[current], counts[current] = own[current], own_counts.get(current, 0)
+    complained = any(
+        t.outcome == "complained" and EXPERIENCE_LEVEL.get(t.experience) == current
+        for t in turns if since is None or t.at is None or t.at >= since
+    )  # fmt: skip
     enough = counts.get(current, 0) >= MIN_EVIDENCE or complained or (default and _refused(turns, current))
     if current not in LEARNABLE or not enough or scores[current] >= 0.5:
         return Learning()

@@ -107,6 +107,9 @@ class _SeededBandit(NudgeBandit):
     def choose_at(self, context: NudgeContext, u: float) -> Choice:
         return super().choose_at(context, float(self.rng.random()))
 
+    def uniform(self, decision_id: str) -> float:
+        return float(self.rng.random())
+
 
 class _NoOffers:
     """No offer model is trained in the simulator: the curated offering falls back to the customer's own items."""
