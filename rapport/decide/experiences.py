@@ -50,8 +50,18 @@ def carry_out(
         return
     category = need.category or need.item or "default"
     level, source = state.control_level(category)
-    draft.experience = EXPERIENCE_OF_LEVEL[level]
+    explored = None
+    if level == "i_choose" and source == "learned" and not draft.situation.inbound:
+        explored = nudges.explore_up(
+            store, state.customer_id, category, state.control_rows, state.bandit, decision_id, now
+        )
+    draft.experience = EXPERIENCE_OF_LEVEL["remind_me" if explored else level]
     draft.reasons.append(f"control level for {category}: {level} ({source}) → {draft.experience}")
+    if explored:
+        draft.reasons.append(
+            f"trying one reminder (probability {explored['propensity']:.2f}): {level} was learned, not chosen, and "
+            f"the purchases expected since have not come"
+        )
     step = _Step(store, state, decision_id, draft, now, rules, need)
     if draft.experience == "automatic_execution" and not step.automatic():
         draft.experience = "coach_behavior"
@@ -61,6 +71,8 @@ def carry_out(
         draft.experience = "respond_to_desire"
     if draft.experience == "coach_behavior":
         step.coach()
+        if explored and draft.action is not None:
+            draft.action["exploration"] = explored
     elif draft.experience == "respond_to_desire":
         step.respond_to_desire()
 

@@ -190,6 +190,14 @@ class NudgeBandit:
         own = self.customers.get(customer_id)
         return own is not None and bool(own.sum() > 0)
 
+    def uniform(self, decision_id: str) -> float:
+        """The decision's own uniform in [0, 1) for a draw outside the arms (exploring a level): replayable."""
+        digits = decision_id[:13]
+        try:
+            return int(digits, 16) / 16**13 if len(digits) == 13 else float(np.random.default_rng().random())
+        except ValueError:
+            return float(np.random.default_rng().random())
+
     # ----- the model ------------------------------------------------------------------------------------------
     def posterior(self, customer_id: str) -> tuple[np.ndarray, np.ndarray]:
         """Beta parameters (alpha, beta) per arm for ``customer_id``: the shrunk population prior plus their own."""

@@ -56,11 +56,11 @@ class Learner:
 
     def observe(
         self, customer_id: str, category: str, experience: str, outcome: str, sku: str | None, at: datetime,
-        decision_id: str | None = None, arm: str | None = None,
+        decision_id: str | None = None, arm: str | None = None, inbound: bool = False,
     ) -> Learning:  # fmt: skip
         """Record one outcome of a decision about ``category`` and learn from it (the same rules as Decide)."""
         turns = self._turns.setdefault((customer_id, category), deque(maxlen=LEARNING_WINDOW))
-        turns.appendleft(Turn(experience, outcome, sku, at, decision_id, arm))
+        turns.appendleft(Turn(experience, outcome, sku, at, decision_id, arm, inbound))
         rows = self.rows(customer_id)
         learning = learn_in_force(rows, self.settings, category, list(turns))
         setting = learned_setting(rows, customer_id, category, learning, at)

@@ -16,7 +16,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from rapport.repeat.bandit import HOURS, NUDGES, Arm, Choice, NudgeBandit, NudgeContext
-from rapport.repeat.preferences import Prompt
+from rapport.repeat.preferences import (
+    EXPLORE_PROBABILITY,
+    LEARNING_WINDOW,
+    Prompt,
+    Turn,
+    may_explore_up,
+)
 
 BANDIT_VERSION = "nudge-ts@1"
 
@@ -27,6 +33,8 @@ class NudgeStore(Protocol):
     def nudge_bandit(self, customer_id: str) -> NudgeBandit: ...
 
     def open_prompts(self, customer_id: str, category: str | None = None) -> list[Prompt]: ...
+
+    def category_turns(self, customer_id: str, category: str, limit: int) -> list[Turn]: ...
 
 
 def decision_rng(decision_id: str) -> np.random.Generator:
@@ -72,3 +80,18 @@ def logged_arm(choice: Choice | None, channel: str, send_at: datetime, timezone:
     hour = send_at.astimezone(ZoneInfo(timezone)).hour
     nearest = min(HOURS, key=lambda h: (abs(h - hour), h))
     return {**Arm(NUDGES[0], channel, nearest).to_dict(), "propensity": 1.0, "policy": "contact_policy"}
+
+
+def explore_up(
+    store: NudgeStore, customer_id: str, category: str, rows: Sequence[Any], bandit: NudgeBandit | None,
+    decision_id: str, now: datetime,
+) -> dict[str, Any] | None:  # fmt: skip
+    """On a learned *I choose* whose expected purchases have not come, try one reminder with probability
+    EXPLORE_PROBABILITY: what the decision logs (from, to, propensity), or None (not eligible, or not drawn)."""
+    turns = store.category_turns(customer_id, category, LEARNING_WINDOW)
+    if not may_explore_up(rows, category, turns, now):
+        return None
+    bandit = bandit if bandit is not None else store.nudge_bandit(customer_id)
+    if bandit.uniform(decision_id) >= EXPLORE_PROBABILITY:
+        return None
+    return {"from": "i_choose", "to": "remind_me", "propensity": EXPLORE_PROBABILITY, "policy": "explore-up@1"}

@@ -6,7 +6,11 @@ category, so the simulator can run them in memory and Decide runs the same code 
 1. **Scores** (moved here from rapport.decide.control): each non-automatic experience scores
    (positives + 1) / (weight + 2), negatives weighted (a complaint counts twice, an ignored message half). The level
    in force stays while it scores at least 0.5 or has fewer than ``MIN_EVIDENCE`` outcomes; otherwise learning moves
-   to the best-scoring level, the more cautious on ties. Each turn carries the nudge
+   to the best-scoring level, the more cautious on ties. Enough evidence is also one complaint about the level,
+   or — on the firm's default, which nobody confirmed — the customer turning down (dismissing, complaining about)
+   what it did. A purchase the customer made on their own visit (``Turn.inbound``: they came and bought, whatever
+   the session showed) counts for *I choose*, not for the experience shown: a customer who buys without the
+   reminder did not need it. Each turn carries the nudge
    bandit's arm it used (``Turn.arm``), so a rule can tell an ignored nudge on one channel and hour from ignoring
    on many; counting *ignored* only after several arms was tried and measured worse in the simulator (README).
 2. **Stepping back from automation**: a customer on *do it for me* who cancels ``AUTO_CANCELS`` automatic orders in
@@ -21,7 +25,9 @@ category, so the simulator can run them in memory and Decide runs the same code 
    from *remind me* to *I choose*, where Rapport no longer reaches out and so would never see evidence to move
    back), learning asks: a ``choose_level`` prompt ("we've stopped reminding you — was that right? choose how we
    help") queued and shown like the switch-back question. The customer's answer is an explicit choice, and an
-   explicit choice outranks anything learned.
+   explicit choice outranks anything learned. Two more questions, each put once: when the customer turns down
+   what a learned level did (one per learned level), and when the outcomes *since* their explicit choice score
+   it below 0.5 on enough evidence (one per choice; the choice stands until they answer).
 
 Learning never grants anything: it writes learned levels (never *do it for me*) and prompts, and nothing else. A
 mandate needs the customer to create it, and the automatic-execution consent needs the customer to give it.
@@ -59,9 +65,13 @@ EXPERIENCE_LEVEL = {
 }
 POSITIVE = {"accepted": 1.0, "converted": 1.0}
 NEGATIVE = {"dismissed": 1.0, "ignored": 0.5, "cancelled": 1.0, "complained": 2.0}
+REFUSALS = ("dismissed", "complained")  # the customer saw it and turned it down (ignoring may mean not seeing it)
+SELF_SERVED = "i_choose"  # the level a purchase the customer made on their own visit speaks for
 MIN_EVIDENCE = 3  # outcomes of one experience before learning may move away from it
 LEARNING_WINDOW = 20  # the latest outcomes in the category that learning looks at
 AUTO_CANCELS = 3  # cancelled automatic orders that move a customer back to reminders
+EXPLORE_AFTER_DAYS = 28  # a learned I choose is tried back up (one reminder) at most this often, and not sooner
+EXPLORE_PROBABILITY = 0.5  # the chance an eligible outbound decision tries the reminder (logged as its propensity)
 OFFER_AFTER = 4  # reminders accepted in a row, for the same item, before a mandate is offered
 PROMPT_CHANNEL = "app"  # questions about the customer's own settings go to the app's preference centre
 
@@ -76,6 +86,7 @@ class Turn:
     at: datetime | None = None  # when the decision was made
     decision_id: str | None = None
     arm: str | None = None  # the nudge bandit's arm key the decision logged (channel and hour), if any
+    inbound: bool = False  # the decision answered the customer's own visit (app, store, call centre)
 
 
 @dataclass(frozen=True)
@@ -144,13 +155,68 @@ def learn(turns: Sequence[Turn], level: str, source: str, since: datetime | None
         offer = _mandate_offer(turns)
         if offer is not None:
             return offer
-    learning = _rescore(turns, level)
-    if source == "explicit" and learning.prompt_kind == "choose_level":  # they chose: the choice stands, no asking
-        return Learning(learning.level, None, None, learning.evidence)
+    if source == "explicit":  # they chose: the choice stands; asked again only if what they do since contradicts it
+        return _recheck(turns, level, since)
+    if source == "learned" and level == "i_choose" and _explored_and_taken(turns, since):
+        evidence = {"was": level, "explored": True, "since": since.isoformat() if since is not None else None}
+        return Learning("remind_me", None, None, evidence)
+    learning = _rescore(turns, level, default=source == "firm_default", since=since)
     if learning.prompt_kind is None and source == "firm_default":  # nobody chose, nothing learned yet: ask first
         evidence = {**learning.evidence, "was": level, "since": None, "first": True}
         return Learning(learning.level, "choose_level", None, evidence)
+    if learning.prompt_kind is None and learning.level is None and _refused(turns, level):
+        evidence = {"was": level, "since": f"refused:{level}:{since.isoformat() if since else 'default'}"}
+        return Learning(None, "choose_level", None, {**evidence, "refused": turns[0].outcome})
     return learning
+
+
+def _explored_and_taken(turns: Sequence[Turn], since: datetime | None) -> bool:
+    """The newest outcome is a reminder Rapport tried on a learned I choose (outbound, after it was learned) that
+    the customer acted on: they wanted it after all (people who decide alone seldom act on one)."""
+    newest = turns[0] if turns else None
+    return (
+        newest is not None and newest.experience == "coach_behavior" and not newest.inbound
+        and newest.outcome in POSITIVE and (since is None or newest.at is None or newest.at >= since)
+    )  # fmt: skip
+
+
+def may_explore_up(rows: Sequence[ControlSetting], category: str, turns: Sequence[Turn], now: datetime) -> bool:
+    """Whether an outbound decision may try one reminder on a learned (never a chosen) *I choose*: it was learned
+    at least EXPLORE_AFTER_DAYS ago, the customer has not bought on their own visit since (the purchases Rapport
+    expected did not come), and no reminder was tried in the last EXPLORE_AFTER_DAYS. Trying is a reminder, never
+    an order, a mandate or a consent; the decision logs it with its propensity."""
+    if explicit_row(list(rows), category) is not None:
+        return False
+    learned = learned_row(list(rows), category)
+    if learned is None or learned.level != "i_choose":
+        return False
+    if (now - learned.set_at).total_seconds() < EXPLORE_AFTER_DAYS * 86_400:
+        return False
+    recent = now.timestamp() - EXPLORE_AFTER_DAYS * 86_400
+    for turn in turns:
+        if turn.at is None:
+            continue
+        if turn.inbound and turn.outcome in POSITIVE and turn.at >= learned.set_at:
+            return False  # they buy by themselves: no reminder needed
+        if turn.experience == "coach_behavior" and not turn.inbound and turn.at.timestamp() >= recent:
+            return False  # tried lately
+    return True
+
+
+def _refused(turns: Sequence[Turn], level: str) -> bool:
+    """The newest outcome is the customer turning down (dismissing, complaining about) what the level did."""
+    return bool(turns) and EXPERIENCE_LEVEL.get(turns[0].experience) == level and turns[0].outcome in REFUSALS
+
+
+def _recheck(turns: Sequence[Turn], level: str, since: datetime | None) -> Learning:
+    """An explicit level stays; when the outcomes since the choice score it poorly, ask once whether it still fits."""
+    recent = [t for t in turns if since is None or t.at is None or t.at >= since]
+    learning = _rescore(recent, level)
+    if learning.level is None:
+        return learning
+    evidence = {**learning.evidence, "was": level, "recheck": True}
+    evidence["since"] = f"chosen:{since.isoformat() if since is not None else None}"  # one question per choice
+    return Learning(learning.level, "choose_level", None, evidence)
 
 
 def _mandate_offer(turns: Sequence[Turn]) -> Learning | None:
@@ -178,9 +244,21 @@ def _mandate_offer(turns: Sequence[Turn]) -> Learning | None:
     return Learning(None, "offer_mandate", sku, {"accepted_reminders": len(latest), "sku": sku})
 
 
-def _rescore(turns: Sequence[Turn], current: str) -> Learning:
+def _rescore(turns: Sequence[Turn], current: str, default: bool = False, since: datetime | None = None) -> Learning:
+    """Move off ``current`` when it scores below 0.5 on enough evidence: MIN_EVIDENCE outcomes, or one complaint,
+    or — on the firm's ``default``, a guess nobody confirmed — the customer turning down what it did. The level
+    in force is judged on the outcomes since it was learned (``since``); the others on every turn in the window."""
     scores, counts = scores_of(turns)
-    if current not in LEARNABLE or counts.get(current, 0) < MIN_EVIDENCE or scores[current] >= 0.5:
+    if since is not None:
+        recent = [t for t in turns if t.at is None or t.at >= since]
+        own, own_counts = scores_of(recent)
+        scores[current], counts[current] = own[current], own_counts.get(current, 0)
+    complained = any(
+        t.outcome == "complained" and EXPERIENCE_LEVEL.get(t.experience) == current
+        for t in turns if since is None or t.at is None or t.at >= since
+    )  # fmt: skip
+    enough = counts.get(current, 0) >= MIN_EVIDENCE or complained or (default and _refused(turns, current))
+    if current not in LEARNABLE or not enough or scores[current] >= 0.5:
         return Learning()
     best = max(LEARNABLE, key=lambda level: (scores[level], -LEARNABLE.index(level)))
     evidence: dict[str, Any] = {"scores": {k: round(v, 3) for k, v in scores.items()}, "outcomes": counts}
@@ -201,6 +279,8 @@ def scores_of(turns: Sequence[Turn]) -> tuple[dict[str, float], dict[str, int]]:
         level = EXPERIENCE_LEVEL.get(turn.experience)
         if level is None or (turn.outcome not in POSITIVE and turn.outcome not in NEGATIVE):
             continue
+        if turn.inbound and turn.outcome in POSITIVE:
+            level = SELF_SERVED  # they came by themselves and bought: evidence for deciding alone, not for the nudge
         counts[level] = counts.get(level, 0) + 1
         positive[level] += POSITIVE.get(turn.outcome, 0.0)
         weight[level] += POSITIVE.get(turn.outcome, 0.0) + NEGATIVE.get(turn.outcome, 0.0)
@@ -256,6 +336,19 @@ def new_prompt(customer_id: str, category: str, learning: Learning, now: datetim
         )
         details: dict[str, Any] = {"switched_to": "remind_me", "was": "do_it_for_me", "cancelled": count}
         details["since"] = learning.evidence.get("since")  # the choice of automation stepped back from
+    elif learning.prompt_kind == "choose_level" and ("recheck" in learning.evidence or "refused" in learning.evidence):
+        was = learning.evidence.get("was", "remind_me")
+        if "recheck" in learning.evidence:  # their own choice, contradicted since: it stands until they answer
+            message = (
+                f"You chose '{was}' for {category}, but your answers since suggest it no longer fits — is it still "
+                "right? Choose how we help: I choose, show me options, or remind me. Until you do, your choice stands."
+            )
+        else:
+            message = (
+                f"You turned down our last {'reminder' if was == 'remind_me' else 'suggestion'} about {category}. "
+                "How should we help? Choose: I choose (we never reach out), show me options, or remind me."
+            )
+        details = {"was": was, "since": learning.evidence.get("since"), "choices": list(LEARNABLE)}
     elif learning.prompt_kind == "choose_level" and learning.evidence.get("first"):
         message = (
             f"How should we help with {category}? Choose: I choose (we never reach out), show me options, or "

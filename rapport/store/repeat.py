@@ -12,6 +12,7 @@ from sqlalchemy import Engine, String, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from rapport.decide.situations import INBOUND_CHANNELS
 from rapport.repeat.bandit import REWARD, NudgeBandit
 from rapport.repeat.flywheel import ContactRecord, DecisionRecord
 from rapport.repeat.ope import LoggedNudge
@@ -45,6 +46,7 @@ class SqlRepeat:
                 decisions.c.created_at,
                 decisions.c.id,
                 decisions.c.action,
+                decisions.c.touchpoint,
             )
             .join(decisions, decisions.c.id == decision_outcomes.c.decision_id)
             .where(decision_outcomes.c.customer_id == customer_id, decisions.c.category == category)
@@ -54,8 +56,16 @@ class SqlRepeat:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [
-            Turn(str(experience), str(outcome), (need or {}).get("item"), created, decision_id, _arm_key(action))
-            for experience, outcome, need, created, decision_id, action in rows
+            Turn(
+                str(experience),
+                str(outcome),
+                (need or {}).get("item"),
+                created,
+                decision_id,
+                _arm_key(action),
+                touchpoint in INBOUND_CHANNELS,
+            )
+            for experience, outcome, need, created, decision_id, action, touchpoint in rows
             if experience is not None
         ]
 

@@ -91,16 +91,20 @@ def _reminded(store: SqlDecisionStore, cid: str, n: int, outcome: str) -> None:
 
 def test_learning_moves_away_from_dismissed_reminders_but_never_to_automation(decisions: SqlDecisionStore) -> None:
     cid = customer(decisions, "learner")
-    for n in range(4):
-        _reminded(decisions, cid, n, "dismissed")
-        if n < 2:
-            assert control.control_level(decisions, cid, "toner") == ("remind_me", "firm_default"), "too little"
+    _reminded(decisions, cid, 0, "dismissed")
     level, source = control.control_level(decisions, cid, "toner")
-    assert source == "learned" and level == "i_choose", "dismissed reminders teach the most cautious level"
+    assert (level, source) == ("i_choose", "learned"), "the firm's unconfirmed default gives way to a refusal"
     learned = [s for s in control.control_levels(decisions, cid) if s.source == "learned"]
-    assert learned[0].evidence["was"] == "remind_me" and learned[0].evidence["outcomes"] == {"remind_me": 3}
-    control.set_control_level(decisions, cid, "toner", "remind_me", NOW)
+    assert learned[0].evidence["was"] == "remind_me" and learned[0].evidence["outcomes"] == {"remind_me": 1}
+    chosen_at = NOW + timedelta(hours=2)
+    control.set_control_level(decisions, cid, "toner", "remind_me", chosen_at)
     assert control.control_level(decisions, cid, "toner") == ("remind_me", "explicit"), "explicit beats learned"
+    for n in range(1, 4):
+        _reminded(decisions, cid, n, "dismissed")
+        assert control.control_level(decisions, cid, "toner") == ("remind_me", "explicit"), "the choice stands"
+    rechecks = [p for p in decisions.open_prompts(cid, "toner") if p.details.get("since", "").startswith("chosen:")]
+    assert len(rechecks) == 1 and rechecks[0].kind == "choose_level", "three refusals since the choice: asked once"
+    assert rechecks[0].details["since"] == f"chosen:{chosen_at.isoformat()}"
 
 
 def test_accepted_reminders_keep_the_level(decisions: SqlDecisionStore) -> None:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from rapport.api.app import create_app
 from rapport.cli.main import app
+from rapport.decide.control import set_control_level
 from rapport.decide.engine import decide
 from rapport.decide.outcomes import record_outcome
 from rapport.decide.situations import Situation
@@ -58,6 +59,7 @@ def test_the_flywheel_per_week_from_records() -> None:
 def _two_weeks_of_nudges(store: SqlDecisionStore) -> str:
     cid = customer(store, "wheel", orders=[toner_order(), toner_order()])
     _grant(store, cid, "contact:email")
+    set_control_level(store, cid, "toner", "remind_me", NOW - timedelta(days=1))  # one dismissal keeps a choice
     for week, outcome in enumerate(["dismissed", "accepted"]):
         at = NOW + timedelta(days=7 * week)
         store_needs(store, cid, need(cid, now=at))

@@ -71,12 +71,11 @@ def test_the_learner_matches_the_store(
         learner.choose_level(cid, "toner", "do_it_for_me", NOW)
     for n, (experience, outcome) in enumerate(stream):
         at = NOW + timedelta(hours=n + 1)
-        decision = Decision(
-            new_decision_id(), cid, Situation("need_due"), "act", experience, {"type": "x"}, [], {}, need(cid), at
-        )  # type: ignore[arg-type]
+        situation = Situation("app_open" if n % 3 == 2 else "need_due")  # some turns answer their own visit
+        decision = Decision(new_decision_id(), cid, situation, "act", experience, {"type": "x"}, [], {}, need(cid), at)  # type: ignore[arg-type]
         decisions.save_decision(decision)
         record_outcome(decisions, decision.id, outcome, at + timedelta(minutes=1))
-        learner.observe(cid, "toner", experience, outcome, "TONER-BK-305", at, decision.id)
+        learner.observe(cid, "toner", experience, outcome, "TONER-BK-305", at, decision.id, inbound=situation.inbound)
         assert learner.level(cid, "toner") == control.control_level(decisions, cid, "toner"), (n, stream)
     stored = {p.kind for p in decisions.open_prompts(cid, "toner")}
     assert {p.kind for p in learner.prompts(cid)} == stored

@@ -15,7 +15,16 @@ from rapport.decide import control
 from rapport.decide.engine import decide
 from rapport.decide.outcomes import OUTCOMES, record_outcome
 from rapport.decide.situations import Situation
-from rapport.repeat.preferences import AUTO_CANCELS, OFFER_AFTER, Turn, learn
+from rapport.repeat.preferences import (
+    AUTO_CANCELS,
+    EXPLORE_AFTER_DAYS,
+    EXPLORE_PROBABILITY,
+    OFFER_AFTER,
+    Turn,
+    learn,
+    may_explore_up,
+    scores_of,
+)
 from rapport.respond import automatic
 from rapport.store.decisions import SqlDecisionStore
 from rapport.store.tables import consents, control_levels, mandates, outbox_actions, preference_prompts
@@ -110,6 +119,38 @@ def test_a_customer_who_always_accepts_the_reminder_is_offered_a_mandate_never_g
         assert conn.scalar(select(func.count()).select_from(mandates)) == 0, "offered, never granted"
     queued = [a["payload"].get("kind") for a in decisions.actions_of(cid, ["pending"], ["app"])]
     assert queued == ["choose_level"], "only the question is queued; an offer waits for the customer's visit"
+
+
+def test_a_purchase_on_their_own_visit_speaks_for_deciding_alone_not_for_the_reminder() -> None:
+    reminder = Turn("coach_behavior", "ignored", "SKU", decision_id="r1")
+    bought = [Turn("coach_behavior", "accepted", "SKU", decision_id=f"v{n}", inbound=True) for n in range(3)]
+    scores, counts = scores_of([*bought, reminder, reminder, reminder])
+    assert counts == {"i_choose": 3, "remind_me": 3}, "the visits count for I choose, the reminders for remind me"
+    assert scores["i_choose"] > 0.5 > scores["remind_me"]
+    learned = learn([reminder, *bought, reminder, reminder], "remind_me", "learned")
+    assert learned.level == "i_choose" and learned.prompt_kind == "choose_level", "stopped reminding, and asked"
+    nudged = [Turn("coach_behavior", "accepted", "SKU", decision_id=f"n{n}") for n in range(3)]
+    assert scores_of(nudged)[1] == {"remind_me": 3}, "a reminder they acted on still counts for reminders"
+
+
+def test_a_refusal_moves_off_the_default_a_chosen_level_needs_more_and_is_asked_about_once() -> None:
+    dismissed = Turn("coach_behavior", "dismissed", "SKU", NOW, "d1")
+    moved = learn([dismissed], "remind_me", "firm_default")
+    assert moved.level == "i_choose" and moved.prompt_kind == "choose_level", "nobody chose the default"
+    accepted = Turn("coach_behavior", "accepted", "SKU", NOW - timedelta(days=7), "d0")
+    kept = learn([dismissed, accepted], "remind_me", "firm_default")
+    assert kept.level is None, "one refusal after an accepted reminder is not enough"
+    on_learned = learn([dismissed, accepted], "remind_me", "learned", NOW - timedelta(days=8))
+    assert on_learned.level is None and on_learned.prompt_kind == "choose_level", "but it is asked about"
+    assert on_learned.evidence["refused"] == "dismissed"
+    complaint = Turn("coach_behavior", "complained", "SKU", NOW, "d2")
+    assert learn([complaint], "remind_me", "learned").level == "i_choose", "a complaint is evidence enough"
+    chosen = NOW - timedelta(days=30)
+    refusals = [Turn("coach_behavior", "dismissed", "SKU", NOW - timedelta(days=n), f"e{n}") for n in range(3)]
+    asked = learn(refusals, "remind_me", "explicit", chosen)
+    assert asked.prompt_kind == "choose_level" and asked.evidence["since"] == f"chosen:{chosen.isoformat()}"
+    before = learn(refusals, "remind_me", "explicit", NOW - timedelta(days=1))
+    assert before.prompt_kind is None, "refusals before the choice do not question it"
 
 
 def test_reminders_for_different_items_offer_nothing() -> None:
@@ -224,3 +265,41 @@ def test_erasure_removes_what_learning_kept_about_the_person(decisions: SqlDecis
             select(func.count()).select_from(bandit_counts).where(bandit_counts.c.customer_id == "*")
         )
     assert population, "the population's counts (no person's rows) stay"
+
+
+def test_a_learned_i_choose_is_tried_back_up_only_when_its_purchases_do_not_come() -> None:
+    learned_at = NOW - timedelta(days=EXPLORE_AFTER_DAYS + 12)
+    rows = [control.ControlSetting("c", "toner", "i_choose", "learned", learned_at, {"was": "remind_me"})]
+    assert may_explore_up(rows, "toner", [], NOW), "learned a while ago, nothing bought on their own since"
+    bought = Turn("respond_to_desire", "accepted", "SKU", NOW - timedelta(days=3), "v", inbound=True)
+    assert not may_explore_up(rows, "toner", [bought], NOW), "they buy by themselves: no reminder"
+    tried = Turn("coach_behavior", "ignored", "SKU", NOW - timedelta(days=5), "t")
+    assert not may_explore_up(rows, "toner", [tried], NOW), "one try per EXPLORE_AFTER_DAYS"
+    fresh = [control.ControlSetting("c", "toner", "i_choose", "learned", NOW - timedelta(days=3))]
+    assert not may_explore_up(fresh, "toner", [], NOW), "not right after learning it"
+    chosen = [*rows, control.ControlSetting("c", "toner", "i_choose", "explicit", learned_at)]
+    assert not may_explore_up(chosen, "toner", [], NOW), "a level the customer chose is never explored"
+    taken = Turn("coach_behavior", "accepted", "SKU", NOW, "t2")
+    back = learn([taken], "i_choose", "learned", learned_at)
+    assert back.level == "remind_me" and back.evidence["explored"], "they acted on the tried reminder: back up"
+    assert learn([tried], "i_choose", "learned", learned_at).level is None, "an ignored try teaches nothing new"
+
+
+def test_exploring_up_logs_its_propensity_and_an_acted_on_try_restores_reminders(
+    decisions: SqlDecisionStore,
+) -> None:
+    cid = _toner(decisions, "explore")
+    _grant(decisions, cid, "contact:email")
+    learned_at = NOW - timedelta(days=EXPLORE_AFTER_DAYS + 1)
+    decisions.put_control_level(control.ControlSetting(cid, "toner", "i_choose", "learned", learned_at))
+    before = _counts(decisions)
+    made = [decide(decisions, cid, NEED_DUE, NOW + timedelta(minutes=n)) for n in range(30)]
+    tried = [d for d in made if d.experience == "coach_behavior"]
+    assert tried and len(tried) < len(made), "each eligible decision tries with probability EXPLORE_PROBABILITY"
+    assert all(d.action["exploration"]["propensity"] == EXPLORE_PROBABILITY for d in tried)
+    assert all(d.status == "nothing_now" for d in made if d not in tried), "the others leave them alone"
+    record_outcome(decisions, tried[0].id, "accepted", NOW + timedelta(hours=1))
+    assert control.control_level(decisions, cid, "toner") == ("remind_me", "learned")
+    assert _counts(decisions) == before, "trying a reminder writes no mandate and no consent"
+    again = decide(decisions, cid, NEED_DUE, NOW + timedelta(hours=2))
+    assert "exploration" not in (again.action or {}), "back on reminders: nothing to explore"

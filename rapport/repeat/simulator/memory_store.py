@@ -71,6 +71,7 @@ class _Subject:
     arm: str | None  # the bandit arm it logged
     at: datetime
     sku: str | None
+    inbound: bool = False  # it answered the customer's own visit
 
 
 class _MandateTransaction:
@@ -106,6 +107,9 @@ class _SeededBandit(NudgeBandit):
 
     def choose_at(self, context: NudgeContext, u: float) -> Choice:
         return super().choose_at(context, float(self.rng.random()))
+
+    def uniform(self, decision_id: str) -> float:
+        return float(self.rng.random())
 
 
 class _NoOffers:
@@ -193,7 +197,13 @@ class MemoryStore:
             arm = ((decision.action or {}).get("arm") or {}).get("key")
             sku = decision.need.item if decision.need is not None else None
             self._subjects[decision.id] = _Subject(
-                decision.customer_id, decision.category, decision.experience, arm, decision.created_at, sku
+                decision.customer_id,
+                decision.category,
+                decision.experience,
+                arm,
+                decision.created_at,
+                sku,
+                decision.situation.inbound,
             )
         for contact, key in contacts:
             self.insert_contact(decision.customer_id, contact, key)
@@ -253,7 +263,15 @@ class MemoryStore:
         if subject.category is not None and subject.experience is not None:
             record = self.customers[subject.customer_id]
             log = record.turns.setdefault(subject.category, deque(maxlen=LEARNING_WINDOW))
-            turn = Turn(subject.experience, outcome.outcome, subject.sku, subject.at, outcome.decision_id, subject.arm)
+            turn = Turn(
+                subject.experience,
+                outcome.outcome,
+                subject.sku,
+                subject.at,
+                outcome.decision_id,
+                subject.arm,
+                subject.inbound,
+            )
             log.appendleft(turn)
         return outcome, True
 
