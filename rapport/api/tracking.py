@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from rapport.access.permissions import Permission
@@ -55,6 +56,20 @@ def _rejected(request: Request, key: Principal, rejected: list[dict[str, Any]]) 
         record_rejections(request.app.state.store, rejected, _channel(request), source_of(key))
 
 
+async def _stored(request: Request, key: Principal, messages: list[Any], event_type: str | None = None) -> IngestReport:
+    """Store the calls (the embedded default, no stream) in a worker thread: a batch takes tens of milliseconds of
+    database work, during which the event loop keeps answering every other request (decisions, reads, /health)."""
+
+    def store_them() -> IngestReport:
+        store = request.app.state.store
+        report = ingest(store, messages, store.settings, default_type=event_type, source=source_of(key))
+        _rejected(request, key, report.rejected)
+        request.app.state.after_ingest(report)
+        return report
+
+    return await run_in_threadpool(store_them)
+
+
 def _single(event_type: str) -> Any:
     async def endpoint(request: Request, key: Principal = Depends(require(Permission.INGEST))) -> JSONResponse:
         store = request.app.state.store
@@ -65,11 +80,9 @@ def _single(event_type: str) -> Any:
                 _rejected(request, key, report.rejected)
                 raise InvalidEvent(report.rejected[0]["errors"])
             return JSONResponse({"success": True, "queued": queued > 0, "duplicate": report.duplicates > 0})
-        report = ingest(store, [body], store.settings, default_type=event_type, source=source_of(key))
+        report = await _stored(request, key, [body], event_type)
         if report.rejected:
-            _rejected(request, key, report.rejected)
             raise InvalidEvent(report.rejected[0]["errors"])
-        request.app.state.after_ingest(report)
         return JSONResponse(
             {"success": True, "stored": report.stored, "duplicate": report.duplicates > 0, "erased": report.erased > 0}
         )
@@ -110,9 +123,7 @@ async def batch(request: Request, key: Principal = Depends(require(Permission.IN
             {"success": status == 200, "queued": queued, "duplicates": report.duplicates, "rejected": report.rejected},
             status_code=status,
         )
-    report = ingest(store, messages, store.settings, source=source_of(key))
-    _rejected(request, key, report.rejected)
-    request.app.state.after_ingest(report)
+    report = await _stored(request, key, messages)
     status = 400 if report.rejected and report.stored == 0 and report.duplicates == 0 else 200
     return JSONResponse(
         {
