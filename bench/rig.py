@@ -166,10 +166,16 @@ class RapportProcess:
         self.restart_seconds: list[float] = []
 
     def _spawn(self) -> subprocess.Popen[bytes]:
+        # RAPPORT_BENCH_LOGS=DIR keeps each process's stderr (its log and any traceback) in DIR.
+        logs = os.environ.get("RAPPORT_BENCH_LOGS")
+        err: Any = DEVNULL
+        if logs:
+            Path(logs).mkdir(parents=True, exist_ok=True)
+            err = open(Path(logs) / f"{self.args[0]}-{time.time_ns()}.log", "wb")  # noqa: SIM115 (the child owns it)
         if not self.spares:
-            return subprocess.Popen([RAPPORT, *self.args], env=self.env, stdout=DEVNULL, stderr=DEVNULL)
+            return subprocess.Popen([RAPPORT, *self.args], env=self.env, stdout=DEVNULL, stderr=err)
         command = [sys.executable, "-c", _WARM, *self.args]
-        return subprocess.Popen(command, env=self.env, stdin=PIPE, stdout=PIPE, stderr=DEVNULL)
+        return subprocess.Popen(command, env=self.env, stdin=PIPE, stdout=PIPE, stderr=err)
 
     def spare_ready(self, wait: float = 0.0) -> bool:
         """Whether the next spare has loaded its imports (waiting up to ``wait`` seconds)."""

@@ -8,12 +8,30 @@ many keys send the whole list as one parameter. The stored forms are exactly wha
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+
+@contextmanager
+def driver_errors(conn: Connection, statement: str) -> Iterator[None]:
+    """Raise what the driver raises as SQLAlchemy would (``DBAPIError`` subclasses: ``OperationalError`` for a
+    server shutting down, ``IntegrityError`` for a duplicate key), and invalidate a connection the error lost so
+    the pool replaces it. Callers, the ingestion retry and the API's 503 for an unavailable database then see one
+    kind of error whether a statement went through SQLAlchemy or straight to the driver."""
+    base = conn.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except base as exc:
+        lost = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, None)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(statement, None, exc, base, connection_invalidated=lost) from exc
 
 
 def db_timestamp(value: datetime | None) -> str | None:
@@ -48,12 +66,13 @@ def placeholder(conn: Connection) -> str:
 
 def fetch_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Run a query on the connection's own transaction and return plain tuples."""
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
+    with driver_errors(conn, sql):
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
 
 
 def insert_values(
@@ -73,11 +92,12 @@ def insert_values(
     sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
     if ignore_conflicts_on:
         sql += f" ON CONFLICT ({ignore_conflicts_on}) DO NOTHING"
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(sql, values)
-    finally:
-        cursor.close()
+    with driver_errors(conn, sql):
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(sql, values)
+        finally:
+            cursor.close()
 
 
 def read_rows(conn: Connection, table: Any, rest: str, params: Sequence[Any]) -> list[dict[str, Any]]:
@@ -129,6 +149,7 @@ def _copy(conn: Connection, table: str, names: Sequence[str], values: list[tuple
     """PostgreSQL's COPY FROM STDIN on the connection's own transaction: a row costs about a microsecond."""
     driver = conn.connection.driver_connection
     assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+    statement = f"COPY {table} ({', '.join(names)}) FROM STDIN"
+    with driver_errors(conn, statement), driver.cursor() as cursor, cursor.copy(statement) as copy:
         for row in values:
             copy.write_row(row)

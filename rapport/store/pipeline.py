@@ -19,6 +19,8 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.sql import ClauseElement
 
+from rapport.store.bulk import driver_errors
+
 _DIALECT = PGDialect_psycopg()
 
 
@@ -49,14 +51,15 @@ def run_together(
     driver = conn.connection.driver_connection
     assert driver is not None, "an open PostgreSQL connection"
     cursors = []
-    with driver.pipeline():
-        for prepared, values in statements:
-            cursor = driver.cursor()
-            cursor.execute(prepared.sql, prepared.params(values))
-            cursors.append(cursor)
-        if commit:
-            driver.commit()
-    return [_rows(cursor) for cursor in cursors]
+    with driver_errors(conn, "; ".join(prepared.sql for prepared, _ in statements)):
+        with driver.pipeline():
+            for prepared, values in statements:
+                cursor = driver.cursor()
+                cursor.execute(prepared.sql, prepared.params(values))
+                cursors.append(cursor)
+            if commit:
+                driver.commit()
+        return [_rows(cursor) for cursor in cursors]
 
 
 def _rows(cursor: Any) -> list[dict[str, Any]]:
