@@ -194,13 +194,17 @@ class NudgeBandit:
     def posterior(self, customer_id: str) -> tuple[np.ndarray, np.ndarray]:
         """Beta parameters (alpha, beta) per arm for ``customer_id``: the shrunk population prior plus their own."""
         own = self.customers.get(customer_id)
-        others = self.population if own is None else np.clip(self.population - own, 0.0, None)
+        others = self._others(customer_id, own)
         weight = np.minimum(1.0, self.prior_strength / np.maximum(others.sum(axis=1), 1e-12))
         alpha, beta = 1.0 + others[:, 0] * weight, 1.0 + others[:, 1] * weight
         if own is not None:
             alpha += own[:, 0]
             beta += own[:, 1]
         return alpha, beta
+
+    def _others(self, customer_id: str, own: np.ndarray | None) -> np.ndarray:
+        """The population's counts without the customer's own (so their evidence is not counted twice)."""
+        return self.population if own is None else np.clip(self.population - own, 0.0, None)
 
     def _posteriors(self, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(alpha, beta), each (customers, arms), from the customers' own counts (customers, arms, 2)."""

@@ -12,6 +12,7 @@ logged decisions) is counted.
 
 from __future__ import annotations
 
+import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,8 +31,9 @@ from rapport.decide.outcomes import Outcome
 from rapport.decide.state import CustomerState
 from rapport.errors import NotFound
 from rapport.recognize.need import Need
-from rapport.repeat.bandit import Choice, NudgeBandit, NudgeContext
+from rapport.repeat.bandit import Arm, Choice, NudgeBandit, NudgeContext
 from rapport.repeat.preferences import LEARNING_WINDOW, Prompt, Turn
+from rapport.repeat.simulator.streams import CustomerStreams
 
 COUNTED = ("scheduled", "notified", "executing", "executed")  # what a mandate's monthly cap counts (as the SQL store)
 IN_FLIGHT = ("scheduled", "notified", "executing")
@@ -93,18 +95,52 @@ class _MandateTransaction:
 
 
 class _SeededBandit(NudgeBandit):
-    """The nudge bandit drawing from the run's seeded stream: Decide seeds each draw from the decision id, a fresh
-    uuid, so a run would not replay; everything else (posteriors, exploration floor, propensities) is the same."""
+    """The nudge bandit as the simulator runs it: the same posteriors, exploration floor and propensities, with two
+    differences. Each draw comes from the customer's own seeded stream (Decide seeds it from the decision id, a
+    fresh uuid, so a run would not replay). And a decision reads the population's counts as of the start of the
+    simulated day (``refresh``, once a day, like a nightly load), with the customer's own counts always current:
+    a run sharded over processes then sees the same population counts as a run in one process."""
 
     def __init__(self, seed: int) -> None:
         super().__init__()
         self.rng = np.random.default_rng(seed)
+        self.streams = CustomerStreams(seed, 2)
+        self.snapshot = np.zeros_like(self.population)  # the population's counts at the last refresh
+        self._own_then: dict[str, np.ndarray] = {}  # each customer's own counts at the last refresh
+        self._changed: set[str] = set()
+        self._known = False  # the snapshot holds any outcome
+
+    def update(self, customer_id: str, arm: Arm | str, reward: float) -> None:
+        super().update(customer_id, arm, reward)
+        self._changed.add(customer_id)
+
+    def refresh(self, population: np.ndarray | None = None) -> None:
+        """A new simulated day: the population's counts now (``population``: every shard's sum) become the
+        snapshot decisions read."""
+        self.snapshot = (self.population if population is None else population).copy()
+        self._known = bool(self.snapshot.sum() > 0)
+        for customer_id in self._changed:
+            self._own_then[customer_id] = self.customers[customer_id].copy()
+        self._changed.clear()
+
+    def _others(self, customer_id: str, own: np.ndarray | None) -> np.ndarray:
+        then = self._own_then.get(customer_id)
+        return self.snapshot if then is None else np.clip(self.snapshot - then, 0.0, None)
+
+    def has_data(self, customer_id: str | None = None) -> bool:
+        return self._known if customer_id is None else super().has_data(customer_id)
 
     def choose(self, context: NudgeContext, rng: np.random.Generator) -> Choice:
         return super().choose(context, self.rng)
 
     def choose_at(self, context: NudgeContext, u: float) -> Choice:
-        return super().choose_at(context, float(self.rng.random()))
+        return super().choose_at(context, self.streams.random(_index(context.customer_id)))
+
+
+def _index(customer_id: str) -> int:
+    """The simulated customer's index ("c12" → 12); any other id, a stable number of its own."""
+    digits = customer_id[1:]
+    return int(digits) if customer_id[:1] == "c" and digits.isdigit() else zlib.crc32(customer_id.encode()) + (1 << 40)
 
 
 class _NoOffers:
@@ -126,7 +162,7 @@ class MemoryStore:
         self._automatic: dict[str, dict[str, Any]] = {}
         self._actions: dict[str, dict[str, Any]] = {}
         self._subjects: dict[str, _Subject] = {}  # the acted decisions still collecting outcomes
-        self.bandit: NudgeBandit = _SeededBandit(
+        self.bandit: _SeededBandit = _SeededBandit(
             seed
         )  # the population's counts and every customer's own, as the SQL store keeps them
         self._outcomes: dict[str, list[Outcome]] = {}
