@@ -304,13 +304,7 @@ def win_probabilities(alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
     when every other arm's draw lies below it: Π_{j≠i} (F_j(cell) - w_j(cell)/2), a tie inside the cell split
     evenly. The products over the other arms are prefix and suffix products, so no division by a tiny F.
     """
-    log_w = np.multiply.outer(alpha - 1.0, _LOG_X)
-    log_w += np.multiply.outer(beta - 1.0, _LOG_1MX)
-    log_w -= log_w.max(axis=1, keepdims=True)
-    w = np.exp(log_w)
-    w /= w.sum(axis=1, keepdims=True)
-    below = np.cumsum(w, axis=1)
-    below -= 0.5 * w
+    w, below = _cells(alpha, beta)
     others = np.ones_like(below)
     if len(alpha) > 1:
         np.cumprod(below[:-1], axis=0, out=others[1:])
@@ -319,3 +313,30 @@ def win_probabilities(alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
         others *= suffix
     p = np.einsum("ij,ij->i", w, others)
     return p / p.sum()
+
+
+# A posterior's cells (mass per cell, and the mass below each cell's middle), by its (alpha, beta): arms the
+# customer has no outcomes on share the population's posterior, so most rows of a decision were computed before.
+_CELLS: dict[tuple[float, float], tuple[np.ndarray, np.ndarray]] = {}
+CELLS_KEPT = 20_000  # about 40 MB at most
+
+
+def _cells(alpha: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keys = list(zip(alpha.tolist(), beta.tolist(), strict=True))
+    found = {key: _CELLS.get(key) for key in keys}
+    missing = [key for key, cells in found.items() if cells is None]
+    if missing:
+        a, b = np.array([k[0] for k in missing]), np.array([k[1] for k in missing])
+        log_w = np.multiply.outer(a - 1.0, _LOG_X)
+        log_w += np.multiply.outer(b - 1.0, _LOG_1MX)
+        log_w -= log_w.max(axis=1, keepdims=True)
+        w = np.exp(log_w)
+        w /= w.sum(axis=1, keepdims=True)
+        below = np.cumsum(w, axis=1)
+        below -= 0.5 * w
+        if len(_CELLS) + len(missing) > CELLS_KEPT:
+            _CELLS.clear()
+        for j, key in enumerate(missing):
+            found[key] = _CELLS[key] = (w[j], below[j])
+    rows = [found[key] for key in keys]
+    return np.array([row[0] for row in rows]), np.array([row[1] for row in rows])

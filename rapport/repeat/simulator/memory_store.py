@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from rapport.config import Settings
-from rapport.decide.consent import Consent
+from rapport.decide.consent import Consent, in_force
 from rapport.decide.contact_policy import Contact, ContactPolicy, contacts_window, policy_from
 from rapport.decide.control import ControlSetting
 from rapport.decide.decision import Decision
@@ -34,6 +34,7 @@ from rapport.recognize.need import Need
 from rapport.repeat.bandit import Arm, Choice, NudgeBandit, NudgeContext
 from rapport.repeat.preferences import LEARNING_WINDOW, Prompt, Turn
 from rapport.repeat.simulator.streams import CustomerStreams
+from rapport.respond.reorder import order_lines_of
 
 COUNTED = ("scheduled", "notified", "executing", "executed")  # what a mandate's monthly cap counts (as the SQL store)
 IN_FLIGHT = ("scheduled", "notified", "executing")
@@ -54,12 +55,15 @@ class CustomerRecord:
     policy: ContactPolicy | None = None
     contacts: list[tuple[Contact, str | None]] = field(default_factory=list)
     orders: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=ORDERS_KEPT))
+    order_lines: deque[list[tuple[Any, ...]]] = field(default_factory=lambda: deque(maxlen=ORDERS_KEPT))
+    lines: list[tuple[Any, ...]] | None = None  # every kept order's lines, newest first (None: to be joined)
     mandates: list[dict[str, Any]] = field(default_factory=list)
     automatic: list[dict[str, Any]] = field(default_factory=list)
     actions: dict[str, dict[str, Any]] = field(default_factory=dict)  # idempotency key → action, recent ones
     turns: dict[str, deque[Turn]] = field(default_factory=dict)  # category → the latest turns, newest first
     prompts: dict[str, Prompt] = field(default_factory=dict)  # prompt key → prompt
     window: tuple[ContactPolicy, timedelta, timedelta] | None = None  # the policy and its contacts_window span
+    in_force: tuple[datetime, dict[str, bool]] | None = None  # the latest consent's time, what is in force after it
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +170,7 @@ class MemoryStore:
             seed
         )  # the population's counts and every customer's own, as the SQL store keeps them
         self._outcomes: dict[str, list[Outcome]] = {}
+        self._policies: dict[str, ContactPolicy] = {}
         self.decisions_logged = 0
         self.audit_rows = 0
 
@@ -180,13 +185,20 @@ class MemoryStore:
 
     def add_customer(self, customer_id: str, timezone: str) -> CustomerRecord:
         record = CustomerRecord(timezone)
-        record.policy = policy_from(self._settings, {}, timezone)
+        policy = self._policies.get(timezone)  # the firm's default policy: one (immutable) object per time zone
+        if policy is None:
+            policy = self._policies[timezone] = policy_from(self._settings, {}, timezone)
+        record.policy = policy
         self.customers[customer_id] = record
         return record
 
     def record_order(self, customer_id: str, at: datetime, products: list[dict[str, Any]]) -> None:
         """An order the customer placed (with the firm, any channel): what the usual order is read from."""
-        self.customers[customer_id].orders.appendleft({"timestamp": at, "properties": {"products": products}})
+        record = self.customers[customer_id]
+        event = {"timestamp": at, "properties": {"products": products}}
+        record.orders.appendleft(event)
+        record.order_lines.appendleft(order_lines_of([event]))  # parsed once, read by every usual order
+        record.lines = None
 
     def set_needs(self, customer_id: str, needs: list[Need]) -> None:
         self.customers[customer_id].needs = needs
@@ -202,6 +214,13 @@ class MemoryStore:
         state = CustomerState(
             reference, self._settings, list(record.needs), list(record.control.values()), record.consents
         )
+        # What is in force changes only with a new consent record: worked out once for every moment after the latest.
+        known = record.in_force
+        if known is None and record.consents:
+            latest = max(c.recorded_at for c in record.consents)
+            known = record.in_force = (latest, in_force(record.consents, self._settings, latest))
+        if known is not None and now >= known[0]:
+            state._consents = known[1]
         if outbound:
             state.policy = record.policy
             if record.window is None or record.window[0] is not record.policy:
@@ -251,6 +270,15 @@ class MemoryStore:
     def order_history(self, customer_id: str, limit: int) -> list[dict[str, Any]]:
         return list(self.customers[customer_id].orders)[:limit]
 
+    def order_lines(self, customer_id: str, limit: int) -> list[tuple[Any, ...]]:
+        """``rapport.respond.reorder.order_lines_of(order_history(customer_id, limit))``, kept parsed."""
+        record = self.customers[customer_id]
+        if limit < ORDERS_KEPT:
+            return [line for lines in list(record.order_lines)[:limit] for line in lines]
+        if record.lines is None:
+            record.lines = [line for lines in record.order_lines for line in lines]
+        return record.lines
+
     # ----- consents --------------------------------------------------------------------------------------------
     def consent_rows(self, customer_id: str) -> list[Consent]:
         return self.customers[customer_id].consents
@@ -259,7 +287,9 @@ class MemoryStore:
         return None  # simulated customers are one record each: nothing was joined
 
     def insert_consent(self, consent: Consent) -> None:
-        self.customers[consent.customer_id].consents.append(consent)
+        record = self.customers[consent.customer_id]
+        record.consents.append(consent)
+        record.in_force = None
 
     # ----- control levels and outcomes -------------------------------------------------------------------------
     def control_rows(self, customer_id: str) -> list[ControlSetting]:

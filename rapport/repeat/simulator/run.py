@@ -67,6 +67,7 @@ class NeedState:
     auto: str | None = None  # the automatic order in flight for it
     decisions: list[str] = field(default_factory=list)
     bought: list[datetime] = field(default_factory=list)  # the orders with the firm Rapport saw, newest first
+    gaps: list[float] = field(default_factory=list)  # the days between them, newest first
 
 
 class YearRun:
@@ -93,7 +94,7 @@ class YearRun:
         self.churned: set[int] = set()
         self.churned_at: dict[int, float] = {}
         self.zones = [ZoneInfo(z) for z in TIMEZONES]
-        self.offsets: dict[tuple[int, int], float] = {}
+        self.offsets: dict[int, list[float]] = {}  # zone → its UTC offset in days, hour by hour from START
         self.contacts_seen: list[tuple[int, str, datetime]] = []  # (customer, channel, send time): for the tests
         self.keep_contacts = False
 
@@ -191,6 +192,7 @@ class YearRun:
                 at = self.at(due - float(gaps[-j:].sum()))
                 store.record_order(cid, at, [self._product(category.name, price)])
                 state.bought.insert(0, at)
+            state.gaps = [(a - b).total_seconds() / 86_400 for a, b in pairwise(state.bought)]
             if pop.mandate[i]:
                 terms = MandateTerms("category", category.name, per_order_cap=price * 3, monthly_cap=price * 15)
                 create_mandate(store, cid, terms, before)
@@ -235,8 +237,8 @@ class YearRun:
     def _forecast(self, i: int, c: int, day: float) -> Need:
         """Rapport's need for the category: the median interval between the orders it saw, after the last one."""
         cid, category = f"c{i}", CATEGORIES[c].name
-        seen = self.needs[(i, c)].bought
-        gaps = [(a - b).total_seconds() / 86_400 for a, b in pairwise(seen)]
+        state = self.needs[(i, c)]
+        seen, gaps = state.bought, state.gaps
         step = max(median(gaps), 1.0) if gaps else 14.0
         confidence = min(0.9, 0.35 + 0.12 * len(gaps))
         due = seen[0] + timedelta(days=step) if seen else self.at(day)
@@ -272,18 +274,24 @@ class YearRun:
 
     def _offset(self, zone: int, day: float) -> float:
         """The zone's UTC offset in days at ``day`` (constant within a UTC hour: zones change at whole hours)."""
-        key = (zone, math.floor(day * 24))
-        found = self.offsets.get(key)
-        if found is None:
-            delta = self.at(key[1] / 24).astimezone(self.zones[zone]).utcoffset()
-            found = self.offsets[key] = delta.total_seconds() / 86_400 if delta is not None else 0.0
-        return found
+        hour = math.floor(day * 24)
+        table = self.offsets.get(zone)
+        if table is None:  # every hour of the run (and a margin), read once per zone
+            table = self.offsets[zone] = [self._offset_at(zone, h) for h in range((self.days + 40) * 24)]
+        return table[hour] if 0 <= hour < len(table) else self._offset_at(zone, hour)
+
+    def _offset_at(self, zone: int, hour: int) -> float:
+        delta = self.at(hour / 24).astimezone(self.zones[zone]).utcoffset()
+        return delta.total_seconds() / 86_400 if delta is not None else 0.0
 
     def _met(self, day: float, i: int, c: int, state: NeedState) -> None:
         state.met = True
         category, price = CATEGORIES[c].name, float(self.pop.price[i, c])
-        self.store.record_order(f"c{i}", self.at(day), [self._product(category, price)])
-        state.bought = [self.at(day), *state.bought[:5]]
+        at = self.at(day)
+        self.store.record_order(f"c{i}", at, [self._product(category, price)])
+        if state.bought:
+            state.gaps = [(at - state.bought[0]).total_seconds() / 86_400, *state.gaps[:4]]
+        state.bought = [at, *state.bought[:5]]
         self.tally.add("revenue", day, price)
         if state.due - WINDOW_EARLY <= day <= state.due + WINDOW_LATE:
             self.tally.add("needs_met_on_time", state.due)
