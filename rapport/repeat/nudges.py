@@ -35,8 +35,11 @@ def decision_rng(decision_id: str) -> np.random.Generator:
 
 
 def decision_uniform(decision_id: str) -> float:
-    """The decision's own uniform in [0, 1) that picks its arm: the same decision id picks the same arm."""
-    digits = decision_id[16:29] if len(decision_id) >= 29 else ""
+    """The decision's own uniform in [0, 1) that picks its arm: the same decision id picks the same arm.
+
+    Thirteen hex digits of the id from the 18th on: in a uuid4's hex the 13th digit is the version and the 17th the
+    variant (8 to b), so digits from the 17th on would only ever give a uniform in [0.5, 0.75)."""
+    digits = decision_id[17:30] if len(decision_id) >= 30 else ""
     try:
         return int(digits, 16) / 16**13
     except ValueError:
