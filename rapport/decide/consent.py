@@ -79,6 +79,8 @@ class ConsentStore(Protocol):
 
 def check_purpose(purpose: str) -> str:
     """``purpose`` if Rapport knows it: one of PURPOSES, or ``personalisation:<category>`` for one category."""
+    if purpose in PURPOSES:
+        return purpose
     category = purpose.split(":", 1)[1] if purpose.startswith("personalisation:") else None
     if purpose not in PURPOSES and not (category and len(category) <= 64 and category.strip() == category):
         raise InvalidInput(

@@ -248,10 +248,13 @@ def plan_with(
         channels, key=lambda c: policy.preferred_channels.index(c) if c in policy.preferred_channels else 99
     )
     best: tuple[datetime, str, list[str]] | None = None
+    alike = all(cap.channel == ALL_CHANNELS for cap in policy.caps)  # every channel gets the same slot
     for channel in ranked:
         at, why = earliest_slot(policy, log, channel, now, now + horizon, zone)
         if at is not None and (best is None or at < best[0]):
             best = (at, channel, why)
+        if alike or (best is not None and best[0] == now):  # no later channel can do better
+            break
     if best is None:
         reasons = _blocking(policy, log, ranked[0], now, zone)
         return ContactPlan("dropped", None, now, f"{'; '.join(reasons)}; no slot within {_hours(horizon)}")
@@ -299,7 +302,10 @@ def _full_cap(
             continue
         window = cap.window
         low, high = at - window, at + window
-        times = [c.at for c in log if low < c.at < high and cap.counts(c.channel)]
+        if cap.channel == ALL_CHANNELS:
+            times = [c.at for c in log if low < c.at < high]
+        else:
+            times = [c.at for c in log if low < c.at < high and cap.counts(c.channel)]
         if len(times) < cap.limit:  # no window can hold more than all of them: one more still fits
             continue
         starts = [t for t in times if t <= at] + [at]
@@ -373,7 +379,10 @@ def fatigue(policy: ContactPolicy, log: list[Contact], now: datetime) -> float:
     worst = 0.0
     for cap in policy.caps:
         low, high = now - cap.window, now + cap.window
-        used = sum(1 for c in log if low < c.at < high and cap.counts(c.channel))
+        if cap.channel == ALL_CHANNELS:
+            used = sum(1 for c in log if low < c.at < high)
+        else:
+            used = sum(1 for c in log if low < c.at < high and cap.counts(c.channel))
         worst = max(worst, 1.0 if cap.limit == 0 else min(1.0, used / cap.limit))
     return worst
 

@@ -190,8 +190,9 @@ class NudgeBandit:
         own = self.customers.get(customer_id)
         return own is not None and bool(own.sum() > 0)
 
-    def uniform(self, decision_id: str) -> float:
-        """The decision's own uniform in [0, 1) for a draw outside the arms (exploring a level): replayable."""
+    def uniform(self, decision_id: str, customer_id: str | None = None) -> float:
+        """The decision's own uniform in [0, 1) for a draw outside the arms (exploring a level): replayable.
+        ``customer_id`` lets a store that seeds draws per customer (the simulator) use its own stream."""
         digits = decision_id[:13]
         try:
             return int(digits, 16) / 16**13 if len(digits) == 13 else float(np.random.default_rng().random())
@@ -202,13 +203,17 @@ class NudgeBandit:
     def posterior(self, customer_id: str) -> tuple[np.ndarray, np.ndarray]:
         """Beta parameters (alpha, beta) per arm for ``customer_id``: the shrunk population prior plus their own."""
         own = self.customers.get(customer_id)
-        others = self.population if own is None else np.clip(self.population - own, 0.0, None)
+        others = self._others(customer_id, own)
         weight = np.minimum(1.0, self.prior_strength / np.maximum(others.sum(axis=1), 1e-12))
         alpha, beta = 1.0 + others[:, 0] * weight, 1.0 + others[:, 1] * weight
         if own is not None:
             alpha += own[:, 0]
             beta += own[:, 1]
         return alpha, beta
+
+    def _others(self, customer_id: str, own: np.ndarray | None) -> np.ndarray:
+        """The population's counts without the customer's own (so their evidence is not counted twice)."""
+        return self.population if own is None else np.clip(self.population - own, 0.0, None)
 
     def _posteriors(self, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(alpha, beta), each (customers, arms), from the customers' own counts (customers, arms, 2)."""
@@ -308,13 +313,7 @@ def win_probabilities(alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
     when every other arm's draw lies below it: Π_{j≠i} (F_j(cell) - w_j(cell)/2), a tie inside the cell split
     evenly. The products over the other arms are prefix and suffix products, so no division by a tiny F.
     """
-    log_w = np.multiply.outer(alpha - 1.0, _LOG_X)
-    log_w += np.multiply.outer(beta - 1.0, _LOG_1MX)
-    log_w -= log_w.max(axis=1, keepdims=True)
-    w = np.exp(log_w)
-    w /= w.sum(axis=1, keepdims=True)
-    below = np.cumsum(w, axis=1)
-    below -= 0.5 * w
+    w, below = _cells(alpha, beta)
     others = np.ones_like(below)
     if len(alpha) > 1:
         np.cumprod(below[:-1], axis=0, out=others[1:])
@@ -323,3 +322,30 @@ def win_probabilities(alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
         others *= suffix
     p = np.einsum("ij,ij->i", w, others)
     return p / p.sum()
+
+
+# A posterior's cells (mass per cell, and the mass below each cell's middle), by its (alpha, beta): arms the
+# customer has no outcomes on share the population's posterior, so most rows of a decision were computed before.
+_CELLS: dict[tuple[float, float], tuple[np.ndarray, np.ndarray]] = {}
+CELLS_KEPT = 20_000  # about 40 MB at most
+
+
+def _cells(alpha: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keys = list(zip(alpha.tolist(), beta.tolist(), strict=True))
+    found = {key: _CELLS.get(key) for key in keys}
+    missing = [key for key, cells in found.items() if cells is None]
+    if missing:
+        a, b = np.array([k[0] for k in missing]), np.array([k[1] for k in missing])
+        log_w = np.multiply.outer(a - 1.0, _LOG_X)
+        log_w += np.multiply.outer(b - 1.0, _LOG_1MX)
+        log_w -= log_w.max(axis=1, keepdims=True)
+        w = np.exp(log_w)
+        w /= w.sum(axis=1, keepdims=True)
+        below = np.cumsum(w, axis=1)
+        below -= 0.5 * w
+        if len(_CELLS) + len(missing) > CELLS_KEPT:
+            _CELLS.clear()
+        for j, key in enumerate(missing):
+            found[key] = _CELLS[key] = (w[j], below[j])
+    rows = [found[key] for key in keys]
+    return np.array([row[0] for row in rows]), np.array([row[1] for row in rows])

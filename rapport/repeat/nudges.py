@@ -43,8 +43,11 @@ def decision_rng(decision_id: str) -> np.random.Generator:
 
 
 def decision_uniform(decision_id: str) -> float:
-    """The decision's own uniform in [0, 1) that picks its arm: the same decision id picks the same arm."""
-    digits = decision_id[16:29] if len(decision_id) >= 29 else ""
+    """The decision's own uniform in [0, 1) that picks its arm: the same decision id picks the same arm.
+
+    Thirteen hex digits of the id from the 18th on: in a uuid4's hex the 13th digit is the version and the 17th the
+    variant (8 to b), so digits from the 17th on would only ever give a uniform in [0.5, 0.75)."""
+    digits = decision_id[17:30] if len(decision_id) >= 30 else ""
     try:
         return int(digits, 16) / 16**13
     except ValueError:
@@ -92,6 +95,6 @@ def explore_up(
     if not may_explore_up(rows, category, turns, now):
         return None
     bandit = bandit if bandit is not None else store.nudge_bandit(customer_id)
-    if bandit.uniform(decision_id) >= EXPLORE_PROBABILITY:
+    if bandit.uniform(decision_id, customer_id) >= EXPLORE_PROBABILITY:
         return None
     return {"from": "i_choose", "to": "remind_me", "propensity": EXPLORE_PROBABILITY, "policy": "explore-up@1"}

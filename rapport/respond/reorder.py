@@ -21,7 +21,8 @@ HISTORY = 50  # the latest orders the usual order is read from
 
 
 class HistoryStore(Protocol):
-    """Where the customer's order events are read from (rapport.store.respond)."""
+    """Where the customer's order events are read from (rapport.store.respond). A store may also offer
+    ``order_lines(customer_id, limit)``: ``order_lines_of`` over the same events, parsed once when they were stored."""
 
     def order_history(self, customer_id: str, limit: int) -> list[dict[str, Any]]: ...
 
@@ -72,7 +73,8 @@ def usual_order(
     store: HistoryStore, customer_id: str, sku: str | None = None, category: str | None = None
 ) -> UsualOrder | None:
     """The customer's usual order of ``sku`` (or of the most frequent item in ``category``, or overall)."""
-    lines = _lines(store.order_history(customer_id, HISTORY))
+    read = getattr(store, "order_lines", None)  # a store that keeps its orders' lines parsed (the simulator's)
+    lines = read(customer_id, HISTORY) if read is not None else _lines(store.order_history(customer_id, HISTORY))
     if category is not None and sku is None:
         lines = [line for line in lines if line.category == category]
     if sku is None and lines:  # lines run newest first, so a tie goes to the item bought last
@@ -135,6 +137,11 @@ def _replayed_click(first: Order, customer_id: str, client_key: str, sku: str | 
     ):
         return first
     raise Conflict(f"Client key {client_key!r} was used for order {first.id}, not this reorder; use a new key.")
+
+
+def order_lines_of(history: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The product lines of order events, newest first, as the usual order reads them (for stores that keep them)."""
+    return list(_lines(history))
 
 
 def _lines(history: list[dict[str, Any]]) -> list[_Line]:

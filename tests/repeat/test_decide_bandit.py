@@ -108,3 +108,16 @@ def test_the_logged_arms_and_propensities_feed_off_policy_evaluation(decisions: 
     after = load_bandit(decisions.engine)
     assert "seed" not in after.customers, "rebuilt from the log alone (the hand-made seed row is not in it)"
     assert sorted(r for r in before if r[0] not in ("*", "seed")) == sorted(r for r in after.rows() if r[0] != "*")
+
+
+def test_the_decision_ids_uniform_spans_the_whole_unit_interval() -> None:
+    """The arm is picked with a uniform read from the decision id; a uuid4's version and variant digits must not
+    be part of it, or only arms in the middle of the distribution would ever be picked."""
+    from rapport.decide.decision import new_decision_id
+    from rapport.repeat.nudges import decision_uniform
+
+    drawn = [decision_uniform(new_decision_id()) for _ in range(4000)]
+    assert all(0.0 <= u < 1.0 for u in drawn)
+    assert sum(u < 0.25 for u in drawn) > 800 and sum(u >= 0.75 for u in drawn) > 800
+    some = new_decision_id()
+    assert decision_uniform(some) == decision_uniform(some)

@@ -89,6 +89,30 @@ def test_the_same_seed_gives_the_same_result() -> None:
     assert other["policies"] != first["policies"]
 
 
+def test_a_run_sharded_over_processes_gives_the_figures_of_one_process() -> None:
+    """Every customer draws from streams of their own and the bandit reads the population's counts of the day's
+    start (summed over the shards), so splitting the customers over processes changes nothing in the figures."""
+    one = simulate(SimulationConfig(customers=150, days=60, seed=5, workers=1))
+    two = simulate(SimulationConfig(customers=150, days=60, seed=5, workers=2))
+    assert two["config"]["workers"] == 2
+    assert one["policies"] == two["policies"]
+    assert one["policies"]["learned"]["questions_asked"] > 0  # the learned policy did learn and ask in the run
+
+
+def test_a_customers_draws_do_not_depend_on_anyone_elses() -> None:
+    from rapport.repeat.simulator.streams import CustomerStreams
+
+    alone, crowded = CustomerStreams(7, 1), CustomerStreams(7, 1)
+    mine = [alone.random(3) for _ in range(5)]
+    drawn = []
+    for _ in range(5):
+        crowded.random(4)
+        drawn.append(crowded.random(3))
+        crowded.random(9)
+    assert drawn == mine and len(set(mine)) == 5 and all(0 <= u < 1 for u in mine)
+    assert CustomerStreams(8, 1).random(3) != mine[0] and CustomerStreams(7, 2).random(3) != mine[0]
+
+
 def test_a_small_run_reports_every_metric_for_every_policy(tmp_path) -> None:
     out = tmp_path / "flywheel.png"
     result = CliRunner().invoke(

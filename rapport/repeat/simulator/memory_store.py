@@ -12,6 +12,7 @@ logged decisions) is counted.
 
 from __future__ import annotations
 
+import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from rapport.config import Settings
-from rapport.decide.consent import Consent
+from rapport.decide.consent import Consent, in_force
 from rapport.decide.contact_policy import Contact, ContactPolicy, contacts_window, policy_from
 from rapport.decide.control import ControlSetting
 from rapport.decide.decision import Decision
@@ -30,9 +31,11 @@ from rapport.decide.outcomes import Outcome
 from rapport.decide.state import CustomerState
 from rapport.errors import NotFound
 from rapport.recognize.need import Need
-from rapport.repeat.bandit import Choice, NudgeBandit, NudgeContext
+from rapport.repeat.bandit import Arm, Choice, NudgeBandit, NudgeContext
 from rapport.repeat.preferences import LEARNING_WINDOW, Prompt, Turn
+from rapport.repeat.simulator.streams import CustomerStreams
 from rapport.request.history import Purchases
+from rapport.respond.reorder import order_lines_of
 
 COUNTED = ("scheduled", "notified", "executing", "executed")  # what a mandate's monthly cap counts (as the SQL store)
 IN_FLIGHT = ("scheduled", "notified", "executing")
@@ -53,12 +56,15 @@ class CustomerRecord:
     policy: ContactPolicy | None = None
     contacts: list[tuple[Contact, str | None]] = field(default_factory=list)
     orders: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=ORDERS_KEPT))
+    order_lines: deque[list[tuple[Any, ...]]] = field(default_factory=lambda: deque(maxlen=ORDERS_KEPT))
+    lines: list[tuple[Any, ...]] | None = None  # every kept order's lines, newest first (None: to be joined)
     mandates: list[dict[str, Any]] = field(default_factory=list)
     automatic: list[dict[str, Any]] = field(default_factory=list)
     actions: dict[str, dict[str, Any]] = field(default_factory=dict)  # idempotency key → action, recent ones
     turns: dict[str, deque[Turn]] = field(default_factory=dict)  # category → the latest turns, newest first
     prompts: dict[str, Prompt] = field(default_factory=dict)  # prompt key → prompt
     window: tuple[ContactPolicy, timedelta, timedelta] | None = None  # the policy and its contacts_window span
+    in_force: tuple[datetime, dict[str, bool]] | None = None  # the latest consent's time, what is in force after it
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,18 +101,58 @@ class _MandateTransaction:
 
 
 class _SeededBandit(NudgeBandit):
-    """The nudge bandit drawing from the run's seeded stream: Decide seeds each draw from the decision id, a fresh
-    uuid, so a run would not replay; everything else (posteriors, exploration floor, propensities) is the same."""
+    """The nudge bandit as the simulator runs it: the same posteriors, exploration floor and propensities, with two
+    differences. Each draw comes from the customer's own seeded stream (Decide seeds it from the decision id, a
+    fresh uuid, so a run would not replay). And a decision reads the population's counts as of the start of the
+    simulated day (``refresh``, once a day, like a nightly load), with the customer's own counts always current:
+    a run sharded over processes then sees the same population counts as a run in one process."""
 
     def __init__(self, seed: int) -> None:
         super().__init__()
         self.rng = np.random.default_rng(seed)
+        self.streams = CustomerStreams(seed, 2)
+        self.exploring = CustomerStreams(seed, 3)  # the draws that explore a level (Repeat's explore_up)
+        self.snapshot = np.zeros_like(self.population)  # the population's counts at the last refresh
+        self._own_then: dict[str, np.ndarray] = {}  # each customer's own counts at the last refresh
+        self._changed: set[str] = set()
+        self._known = False  # the snapshot holds any outcome
+
+    def update(self, customer_id: str, arm: Arm | str, reward: float) -> None:
+        super().update(customer_id, arm, reward)
+        self._changed.add(customer_id)
+
+    def refresh(self, population: np.ndarray | None = None) -> None:
+        """A new simulated day: the population's counts now (``population``: every shard's sum) become the
+        snapshot decisions read."""
+        self.snapshot = (self.population if population is None else population).copy()
+        self._known = bool(self.snapshot.sum() > 0)
+        for customer_id in self._changed:
+            self._own_then[customer_id] = self.customers[customer_id].copy()
+        self._changed.clear()
+
+    def _others(self, customer_id: str, own: np.ndarray | None) -> np.ndarray:
+        then = self._own_then.get(customer_id)
+        return self.snapshot if then is None else np.clip(self.snapshot - then, 0.0, None)
+
+    def has_data(self, customer_id: str | None = None) -> bool:
+        return self._known if customer_id is None else super().has_data(customer_id)
 
     def choose(self, context: NudgeContext, rng: np.random.Generator) -> Choice:
         return super().choose(context, self.rng)
 
     def choose_at(self, context: NudgeContext, u: float) -> Choice:
-        return super().choose_at(context, float(self.rng.random()))
+        return super().choose_at(context, self.streams.random(_index(context.customer_id)))
+
+    def uniform(self, decision_id: str, customer_id: str | None = None) -> float:
+        if customer_id is None:
+            return super().uniform(decision_id)
+        return self.exploring.random(_index(customer_id))
+
+
+def _index(customer_id: str) -> int:
+    """The simulated customer's index ("c12" → 12); any other id, a stable number of its own."""
+    digits = customer_id[1:]
+    return int(digits) if customer_id[:1] == "c" and digits.isdigit() else zlib.crc32(customer_id.encode()) + (1 << 40)
 
     def uniform(self, decision_id: str) -> float:
         return float(self.rng.random())
@@ -131,10 +177,11 @@ class MemoryStore:
         self._automatic: dict[str, dict[str, Any]] = {}
         self._actions: dict[str, dict[str, Any]] = {}
         self._subjects: dict[str, _Subject] = {}  # the acted decisions still collecting outcomes
-        self.bandit: NudgeBandit = _SeededBandit(
+        self.bandit: _SeededBandit = _SeededBandit(
             seed
         )  # the population's counts and every customer's own, as the SQL store keeps them
         self._outcomes: dict[str, list[Outcome]] = {}
+        self._policies: dict[str, ContactPolicy] = {}
         self.decisions_logged = 0
         self.audit_rows = 0
 
@@ -149,13 +196,20 @@ class MemoryStore:
 
     def add_customer(self, customer_id: str, timezone: str) -> CustomerRecord:
         record = CustomerRecord(timezone)
-        record.policy = policy_from(self._settings, {}, timezone)
+        policy = self._policies.get(timezone)  # the firm's default policy: one (immutable) object per time zone
+        if policy is None:
+            policy = self._policies[timezone] = policy_from(self._settings, {}, timezone)
+        record.policy = policy
         self.customers[customer_id] = record
         return record
 
     def record_order(self, customer_id: str, at: datetime, products: list[dict[str, Any]]) -> None:
         """An order the customer placed (with the firm, any channel): what the usual order is read from."""
-        self.customers[customer_id].orders.appendleft({"timestamp": at, "properties": {"products": products}})
+        record = self.customers[customer_id]
+        event = {"timestamp": at, "properties": {"products": products}}
+        record.orders.appendleft(event)
+        record.order_lines.appendleft(order_lines_of([event]))  # parsed once, read by every usual order
+        record.lines = None
 
     def set_needs(self, customer_id: str, needs: list[Need]) -> None:
         self.customers[customer_id].needs = needs
@@ -171,6 +225,13 @@ class MemoryStore:
         state = CustomerState(
             reference, self._settings, list(record.needs), list(record.control.values()), record.consents
         )
+        # What is in force changes only with a new consent record: worked out once for every moment after the latest.
+        known = record.in_force
+        if known is None and record.consents:
+            latest = max(c.recorded_at for c in record.consents)
+            known = record.in_force = (latest, in_force(record.consents, self._settings, latest))
+        if known is not None and now >= known[0]:
+            state._consents = known[1]
         if outbound:
             state.policy = record.policy
             if record.window is None or record.window[0] is not record.policy:
@@ -226,6 +287,15 @@ class MemoryStore:
     def order_history(self, customer_id: str, limit: int) -> list[dict[str, Any]]:
         return list(self.customers[customer_id].orders)[:limit]
 
+    def order_lines(self, customer_id: str, limit: int) -> list[tuple[Any, ...]]:
+        """``rapport.respond.reorder.order_lines_of(order_history(customer_id, limit))``, kept parsed."""
+        record = self.customers[customer_id]
+        if limit < ORDERS_KEPT:
+            return [line for lines in list(record.order_lines)[:limit] for line in lines]
+        if record.lines is None:
+            record.lines = [line for lines in record.order_lines for line in lines]
+        return record.lines
+
     # ----- consents --------------------------------------------------------------------------------------------
     def consent_rows(self, customer_id: str) -> list[Consent]:
         return self.customers[customer_id].consents
@@ -234,7 +304,9 @@ class MemoryStore:
         return None  # simulated customers are one record each: nothing was joined
 
     def insert_consent(self, consent: Consent) -> None:
-        self.customers[consent.customer_id].consents.append(consent)
+        record = self.customers[consent.customer_id]
+        record.consents.append(consent)
+        record.in_force = None
 
     # ----- control levels and outcomes -------------------------------------------------------------------------
     def control_rows(self, customer_id: str) -> list[ControlSetting]:

@@ -8,10 +8,10 @@ beyond the customer's monthly tolerance make complaints and churn far likelier.
 
 from __future__ import annotations
 
-import random
 from collections import deque
 
 from rapport.repeat.simulator.population import CHANNELS, SITUATION_SHIFT, Population
+from rapport.repeat.simulator.streams import CustomerStreams
 
 # Which contacts each preferred level wants (i_choose, show_me_options, remind_me, do_it_for_me).
 WANTS: tuple[frozenset[str], ...] = (
@@ -37,27 +37,28 @@ MONTH = 30.0
 
 
 class Reactions:
-    """Draws one customer's reactions; keeps each customer's recent unwanted contacts (their annoyance)."""
+    """Draws one customer's reactions from that customer's own stream (``rapport.repeat.simulator.streams``, so a
+    run sharded over processes replays the run in one); keeps each customer's recent unwanted contacts."""
 
     def __init__(self, population: Population, seed: int) -> None:
         self.population = population
-        self.rng = random.Random(seed)
+        self.streams = CustomerStreams(seed, 1)
         self.unwanted: dict[int, deque[float]] = {}
 
-    def chance(self, p: float) -> bool:
-        return self.rng.random() < p
+    def chance(self, i: int, p: float) -> bool:
+        return self.streams.random(i) < p
 
     def seen(self, i: int, channel: str, local_hour: int) -> bool:
         pop = self.population
         p = SEEN_ON_THEIR_CHANNEL if CHANNELS[pop.channel[i]] == channel else SEEN_ELSEWHERE
         reading = 17 <= local_hour < 22 if pop.evening[i] else 7 <= local_hour < 12
-        return self.chance(p if reading else p * OFF_HOURS)
+        return self.chance(i, p if reading else p * OFF_HOURS)
 
-    def accepts(self, kind: str, wanted: bool) -> bool:
-        return self.chance(ACCEPT_WANTED.get(kind, 0.0) if wanted else ACCEPT_UNWANTED)
+    def accepts(self, i: int, kind: str, wanted: bool) -> bool:
+        return self.chance(i, ACCEPT_WANTED.get(kind, 0.0) if wanted else ACCEPT_UNWANTED)
 
-    def cancels(self, wanted: bool) -> bool:
-        return self.chance(CANCEL_WANTED if wanted else CANCEL_UNWANTED)
+    def cancels(self, i: int, wanted: bool) -> bool:
+        return self.chance(i, CANCEL_WANTED if wanted else CANCEL_UNWANTED)
 
     def annoyed(self, i: int, day: float) -> tuple[bool, bool]:
         """An unwanted contact reached customer ``i`` on ``day``: (complains, churns)."""
@@ -66,21 +67,21 @@ class Reactions:
         while log and log[0] < day - MONTH:
             log.popleft()
         over = int(len(log) > self.population.tolerance_per_month[i])
-        return self.chance(COMPLAIN[over]), self.chance(CHURN[over])
+        return self.chance(i, COMPLAIN[over]), self.chance(i, CHURN[over])
 
     def attempts(self, i: int, level: int) -> bool:
         """Does the customer set out to buy by themselves when the need is due?"""
-        return self.chance(float(self.population.self_reliance[i, level]))
+        return self.chance(i, float(self.population.self_reliance[i, level]))
 
-    def buys(self, shown: str | None) -> bool:
+    def buys(self, i: int, shown: str | None) -> bool:
         if shown == "one_click_reorder":
-            return self.chance(BUY_ONE_CLICK)
-        return self.chance(BUY_SHOWN if shown else BUY_UNAIDED)
+            return self.chance(i, BUY_ONE_CLICK)
+        return self.chance(i, BUY_SHOWN if shown else BUY_UNAIDED)
 
-    def situation(self, level: int, mandate: bool) -> int:
+    def situation(self, i: int, level: int, mandate: bool) -> int:
         """The situation of one need may move the preference one step (more help in a busy week, less otherwise)."""
-        if not self.chance(SITUATION_SHIFT):
+        if not self.chance(i, SITUATION_SHIFT):
             return level
-        moved = level + (1 if self.chance(0.5) else -1)
+        moved = level + (1 if self.chance(i, 0.5) else -1)
         top = 3 if mandate else 2
         return min(max(moved, 0), top)

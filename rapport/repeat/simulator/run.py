@@ -11,14 +11,17 @@ its notice period and cancel window have passed, and the customers' reactions.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from statistics import median
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from rapport.decide.consent import record_consent
 from rapport.decide.engine import DEFAULT_RULES, decide
@@ -51,6 +54,7 @@ OUTBOUND_LEAD_DAYS = 4.0  # Rapport looks at a need this long before it expects 
 DELIVERY_DAYS = DEFAULT_RULES.delivery_days
 OPEN, OUTBOUND, SELF, CLOSE, DELIVER, NOTICE, EXECUTE = range(7)
 Progress = Callable[[float], None]
+Sync = Callable[[np.ndarray], np.ndarray]  # this shard's population counts → every shard's sum
 
 
 @dataclass(slots=True)
@@ -64,13 +68,24 @@ class NeedState:
     auto: str | None = None  # the automatic order in flight for it
     decisions: list[str] = field(default_factory=list)
     bought: list[datetime] = field(default_factory=list)  # the orders with the firm Rapport saw, newest first
+    gaps: list[float] = field(default_factory=list)  # the days between them, newest first
 
 
 class YearRun:
     """Runs ``policy`` over ``population`` for ``days`` days on its own MemoryStore."""
 
-    def __init__(self, population: Population, policy: Policy, days: int, seed: int) -> None:
+    def __init__(
+        self,
+        population: Population,
+        policy: Policy,
+        days: int,
+        seed: int,
+        customers: Sequence[int] | None = None,
+        sync: Sync | None = None,
+    ) -> None:
         self.pop, self.policy, self.days = population, policy, days
+        self.mine = range(population.n) if customers is None else customers  # this run's share of the population
+        self.sync = sync
         self.store = MemoryStore(seed=seed)
         self.react = Reactions(population, seed)
         self.tally = Tally(months_of(days))
@@ -80,7 +95,7 @@ class YearRun:
         self.churned: set[int] = set()
         self.churned_at: dict[int, float] = {}
         self.zones = [ZoneInfo(z) for z in TIMEZONES]
-        self.offsets: dict[tuple[int, int], float] = {}
+        self.offsets: dict[int, list[float]] = {}  # zone → its UTC offset in days, hour by hour from START
         self.contacts_seen: list[tuple[int, str, datetime]] = []  # (customer, channel, send time): for the tests
         self.keep_contacts = False
 
@@ -94,8 +109,20 @@ class YearRun:
             heapq.heappush(self.queue, (day, self.seq, kind, i, c, k, payload))
 
     def run(self, progress: Progress | None = None) -> Tally:
-        for i in range(self.pop.n):
+        for i in self.mine:
             self._set_up(i)
+        # The run holds millions of long-lived objects and makes no reference cycles worth collecting: the cyclic
+        # collector's full passes over the whole heap were a quarter of the time at 4,000 customers, more beyond.
+        thresholds = gc.get_threshold()
+        gc.freeze()
+        gc.set_threshold(50_000, 50, 100)
+        try:
+            return self._run(progress)
+        finally:
+            gc.set_threshold(*thresholds)
+            gc.unfreeze()
+
+    def _run(self, progress: Progress | None) -> Tally:
         handlers = {
             OPEN: self._open,
             OUTBOUND: self._outbound,
@@ -105,23 +132,39 @@ class YearRun:
             NOTICE: self._notice,
             EXECUTE: self._execute,
         }
-        reported = 0
+        reported = today = 0
         while self.queue:
             day, _, kind, i, c, k, payload = heapq.heappop(self.queue)
+            if day >= today + 1:
+                today = self._new_days(today, int(day))
             if i in self.churned:
                 continue
             handlers[kind](day, i, c, k, payload)
             if progress is not None and int(day) > reported:
                 progress(int(day) - reported)
                 reported = int(day)
+        self._new_days(today, self.days)
         self._count_exposure()
         if progress is not None:
             progress(self.days - reported)
         return self.tally
 
+    def _new_days(self, today: int, to: int) -> int:
+        """Each simulated day from ``today + 1`` to ``to`` begins: the bandit's population counts are refreshed
+        (summed over every shard of a sharded run, through ``sync``)."""
+        bandit = self.store.bandit
+        for _ in range(today, to):
+            bandit.refresh(None if self.sync is None else self.sync(bandit.population))
+        return to
+
     def level_accuracy(self) -> float:
         """Share of the remaining customers' categories whose level in force at the end is the one they prefer then
         (the truth only the simulator knows)."""
+        hits, total = self.level_hits()
+        return round(hits / total, 4) if total else 0.0
+
+    def level_hits(self) -> tuple[int, int]:
+        """(categories whose level in force at the end is the preferred one, categories) of remaining customers."""
         hits = total = 0
         for (i, c), _state in self.needs.items():
             if i in self.churned:
@@ -129,10 +172,10 @@ class YearRun:
             level, _ = self.store.customer_state(f"c{i}", self.at(self.days), False).control_level(CATEGORIES[c].name)
             hits += level == LEVELS[self.pop.preference(i, c, float(self.days))]
             total += 1
-        return round(hits / total, 4) if total else 0.0
+        return hits, total
 
     def _count_exposure(self) -> None:
-        for i in range(self.pop.n):
+        for i in self.mine:
             end = self.churned_at.get(i, float(self.days))
             for month in range(self.tally.months):
                 lo, hi = month * 365.25 / 12, min((month + 1) * 365.25 / 12, self.days)
@@ -162,6 +205,7 @@ class YearRun:
                 at = self.at(due - float(gaps[-j:].sum()))
                 store.record_order(cid, at, [self._product(category.name, price)])
                 state.bought.insert(0, at)
+            state.gaps = [(a - b).total_seconds() / 86_400 for a, b in pairwise(state.bought)]
             if pop.mandate[i]:
                 terms = MandateTerms("category", category.name, per_order_cap=price * 3, monthly_cap=price * 15)
                 create_mandate(store, cid, terms, before)
@@ -196,7 +240,7 @@ class YearRun:
             state.due += float(gaps[(state.k - 1) % len(gaps)])
         state.met, state.auto, state.decisions = False, None, []
         base = pop.preference(i, c, state.due)
-        state.level = self.react.situation(base, bool(pop.mandate[i]))
+        state.level = self.react.situation(i, base, bool(pop.mandate[i]))
         forecast = self._forecast(i, c, day)
         expected = (forecast.due_at - START).total_seconds() / 86_400
         self.push(self._local(i, max(day, expected - OUTBOUND_LEAD_DAYS), DEFAULT_HOUR), OUTBOUND, i, c, state.k)
@@ -206,8 +250,8 @@ class YearRun:
     def _forecast(self, i: int, c: int, day: float) -> Need:
         """Rapport's need for the category: the median interval between the orders it saw, after the last one."""
         cid, category = f"c{i}", CATEGORIES[c].name
-        seen = self.needs[(i, c)].bought
-        gaps = [(a - b).total_seconds() / 86_400 for a, b in pairwise(seen)]
+        state = self.needs[(i, c)]
+        seen, gaps = state.bought, state.gaps
         step = max(median(gaps), 1.0) if gaps else 14.0
         confidence = min(0.9, 0.35 + 0.12 * len(gaps))
         due = seen[0] + timedelta(days=step) if seen else self.at(day)
@@ -243,18 +287,24 @@ class YearRun:
 
     def _offset(self, zone: int, day: float) -> float:
         """The zone's UTC offset in days at ``day`` (constant within a UTC hour: zones change at whole hours)."""
-        key = (zone, math.floor(day * 24))
-        found = self.offsets.get(key)
-        if found is None:
-            delta = self.at(key[1] / 24).astimezone(self.zones[zone]).utcoffset()
-            found = self.offsets[key] = delta.total_seconds() / 86_400 if delta is not None else 0.0
-        return found
+        hour = math.floor(day * 24)
+        table = self.offsets.get(zone)
+        if table is None:  # every hour of the run (and a margin), read once per zone
+            table = self.offsets[zone] = [self._offset_at(zone, h) for h in range((self.days + 40) * 24)]
+        return table[hour] if 0 <= hour < len(table) else self._offset_at(zone, hour)
+
+    def _offset_at(self, zone: int, hour: int) -> float:
+        delta = self.at(hour / 24).astimezone(self.zones[zone]).utcoffset()
+        return delta.total_seconds() / 86_400 if delta is not None else 0.0
 
     def _met(self, day: float, i: int, c: int, state: NeedState) -> None:
         state.met = True
         category, price = CATEGORIES[c].name, float(self.pop.price[i, c])
-        self.store.record_order(f"c{i}", self.at(day), [self._product(category, price)])
-        state.bought = [self.at(day), *state.bought[:5]]
+        at = self.at(day)
+        self.store.record_order(f"c{i}", at, [self._product(category, price)])
+        if state.bought:
+            state.gaps = [(at - state.bought[0]).total_seconds() / 86_400, *state.gaps[:4]]
+        state.bought = [at, *state.bought[:5]]
         self.tally.add("revenue", day, price)
         if state.due - WINDOW_EARLY <= day <= state.due + WINDOW_LATE:
             self.tally.add("needs_met_on_time", state.due)
@@ -267,7 +317,7 @@ class YearRun:
         for decision_id in state.decisions:
             self.store.forget_decision(decision_id)
         self.store.drop_settled_orders(f"c{i}")
-        if not state.met and self.react.chance(CHURN_MISSED):
+        if not state.met and self.react.chance(i, CHURN_MISSED):
             self._churn(day, i)
             return
         self.push(day, OPEN, i, c, k + 1)
@@ -334,12 +384,12 @@ class YearRun:
         self._learn(day, decision_id, "converted", c, "automatic_execution")
         if state.k == k and not state.met:
             self._met(day + DELIVERY_DAYS, i, c, state)
-            if state.level != LEVELS.index("do_it_for_me") and self.react.chance(COMPLAIN_UNWANTED_ORDER):
+            if state.level != LEVELS.index("do_it_for_me") and self.react.chance(i, COMPLAIN_UNWANTED_ORDER):
                 self.tally.add("complaints", day)
                 self._learn(day, decision_id, "complained", c, "automatic_execution")
         else:
             self.tally.add("revenue", day, float(self.pop.price[i, c]))  # a second order they did not need
-            if self.react.chance(COMPLAIN_UNWANTED_ORDER):
+            if self.react.chance(i, COMPLAIN_UNWANTED_ORDER):
                 self.tally.add("complaints", day)
 
     # ----- the customer ----------------------------------------------------------------------------------------
@@ -362,7 +412,7 @@ class YearRun:
         seen = self.react.seen(i, channel, hour)
         outcome = "ignored"
         if kind == "notice":
-            if seen and self.react.cancels(wanted):
+            if seen and self.react.cancels(i, wanted):
                 cancel_automatic_order(store, f"c{i}", payload[4], now, reason="the customer cancelled")
                 self.tally.add("auto_cancelled", day)
                 if state.auto == payload[4]:
@@ -370,7 +420,7 @@ class YearRun:
                 outcome = "cancelled"
             else:
                 outcome = ""
-        elif seen and not stale and day >= state.due - WINDOW_EARLY and self.react.accepts(kind, wanted):
+        elif seen and not stale and day >= state.due - WINDOW_EARLY and self.react.accepts(i, kind, wanted):
             self._met(day, i, c, state)
             outcome = "accepted"
         elif seen and not wanted:
@@ -397,7 +447,7 @@ class YearRun:
             return
         decision = self._decide(day, i, c, "app_open")
         shown = (decision.action or {}).get("type")
-        if not self.react.buys(shown):
+        if not self.react.buys(i, shown):
             return  # they bought elsewhere
         self._met(day, i, c, state)
         if decision.status != "nothing_now":

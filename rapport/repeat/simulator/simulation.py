@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
-import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from rapport.errors import InvalidInput
+from rapport.repeat.bandit import NudgeBandit
 from rapport.repeat.simulator.intervals import cdnow_intervals, instacart_intervals
 from rapport.repeat.simulator.policies import FixedPolicy, LearnedPolicy, Policy
 from rapport.repeat.simulator.population import CATEGORIES, LEVELS, Population, Tolerance, draw_population
-from rapport.repeat.simulator.report import advantage, summary
-from rapport.repeat.simulator.run import START, YearRun
+from rapport.repeat.simulator.report import Tally, advantage, months_of, summary
+from rapport.repeat.simulator.run import START, Sync, YearRun
+from rapport.repeat.simulator.streams import CustomerStreams
 
 POLICIES = ("respond_to_desire", "coach", "automate", "learned")
 ANSWER_RATE = 0.5  # share of the questions and offers learning puts that a simulated customer answers
@@ -36,7 +39,7 @@ class SimulationConfig:
     automation_share: float = 0.3
     contact_tolerance: Tolerance = "medium"
     seed: int = 7
-    workers: int = 1  # policies run side by side in this many processes (each policy is one sequential year)
+    workers: int = 1  # each policy's customers are sharded over this many processes (the figures stay the same)
 
     def __post_init__(self) -> None:
         unknown = [p for p in self.policies if p not in POLICIES]
@@ -57,11 +60,11 @@ def make_policy(name: str, population: Population, seed: int = 0) -> Policy:
     if name in FIXED_LEVELS:
         return FixedPolicy(name, FIXED_LEVELS[name])
     names = [x.name for x in CATEGORIES]
-    answers = random.Random(seed * 1_000_003 + 17)
+    answers = CustomerStreams(seed, 3)  # each customer's own stream: a sharded run answers alike
 
     def ask(customer_id: str, category: str, kind: str, now: datetime) -> str | None:
         i, c = int(customer_id[1:]), names.index(category)
-        if answers.random() >= ANSWER_RATE:
+        if answers.random(i) >= ANSWER_RATE:
             return None
         preferred = LEVELS[population.preference(i, c, (now - START).total_seconds() / 86_400)]
         if kind == "offer_mandate":
@@ -76,17 +79,28 @@ def make_policy(name: str, population: Population, seed: int = 0) -> Policy:
 
 
 def simulate(config: SimulationConfig, progress: Progress | None = None) -> dict[str, Any]:
-    """Run every policy of ``config`` over the same population; the figures per policy, per month, and timings."""
+    """Run every policy of ``config`` over the same population; the figures per policy, per month, and timings.
+
+    With ``workers`` > 1 each policy's customers are sharded over that many processes, one policy after the
+    other. Every customer draws from streams of their own and the nudge bandit reads the population's counts as
+    of the start of each simulated day (every shard's counts summed then), so a sharded run gives the figures of
+    the run in one process.
+    """
     started = time.perf_counter()
     population = draw_population(
         config.customers, config.seed, config.automation_share, config.contact_tolerance, config.days
     )
-    workers = max(1, min(config.workers, len(config.policies)))
-    if workers == 1:
-        done = [_run_policy(population, config, name, progress) for name in config.policies]
-    else:
-        done = _in_processes(population, config, workers, progress)
-    results = {name: figures for name, figures, _ in sorted(done, key=lambda d: config.policies.index(d[0]))}
+    workers = max(1, min(config.workers, config.customers))
+    done = []
+    for name in config.policies:
+        began = time.perf_counter()
+        if workers == 1:
+            tell = None if progress is None else (lambda days, name=name: progress(name, days))
+            parts = [_run_shard(population, config, name, range(config.customers), tell, None)]
+        else:
+            parts = _in_processes(population, config, name, workers, progress)
+        done.append((name, _figures(config, parts), round(time.perf_counter() - began, 2)))
+    results = {name: figures for name, figures, _ in done}
     seconds = {name: took for name, _, took in done}
     return {
         "config": {
@@ -104,43 +118,107 @@ def simulate(config: SimulationConfig, progress: Progress | None = None) -> dict
     }
 
 
-def _run_policy(
-    population: Population, config: SimulationConfig, name: str, progress: Progress | None
-) -> tuple[str, dict[str, Any], float]:
-    began = time.perf_counter()
-    run = YearRun(population, make_policy(name, population, config.seed), config.days, config.seed)
-    tally = run.run(None if progress is None else lambda done: progress(name, done))
-    figures = {**summary(tally, config.customers), "control_level_accuracy": run.level_accuracy()}
-    if isinstance(run.policy, LearnedPolicy):
-        asked = run.policy
+def _run_shard(
+    population: Population,
+    config: SimulationConfig,
+    name: str,
+    customers: Sequence[int],
+    progress: Callable[[float], None] | None,
+    sync: Sync | None,
+) -> dict[str, Any]:
+    """One policy's year for ``customers`` (all, or one shard): the counts and what the figures are made of."""
+    policy = make_policy(name, population, config.seed)
+    run = YearRun(population, policy, config.days, config.seed, customers, sync)
+    tally = run.run(progress)
+    hits, total = run.level_hits()
+    part: dict[str, Any] = {"counts": tally.counts, "hits": hits, "total": total}
+    if isinstance(policy, LearnedPolicy):
+        part.update(asked=policy.asked, answered=policy.answered, mandates_taken=policy.mandates_taken)
+    return part
+
+
+def _figures(config: SimulationConfig, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The policy's figures from its shards' counts."""
+    tally = Tally(months_of(config.days))
+    for part in parts:
+        tally.counts += part["counts"]
+    hits, total = sum(p["hits"] for p in parts), sum(p["total"] for p in parts)
+    figures = {**summary(tally, config.customers), "control_level_accuracy": round(hits / total, 4) if total else 0.0}
+    if "asked" in parts[0]:
         figures.update(
-            questions_asked=asked.asked, questions_answered=asked.answered, mandates_taken=asked.mandates_taken
+            questions_asked=sum(p["asked"] for p in parts),
+            questions_answered=sum(p["answered"] for p in parts),
+            mandates_taken=sum(p["mandates_taken"] for p in parts),
         )
-    return name, figures, round(time.perf_counter() - began, 2)
+    return figures
 
 
-_SHARED: dict[str, Any] = {}  # what a forked worker inherits: the population, the config, the progress queue
+_SHARED: dict[str, Any] = {}  # what a forked shard inherits: the population, the config, the queue, the barrier
+SYNC_TIMEOUT = 900.0  # seconds a shard waits for the others at a day's start before the run fails
 
 
-def _worker(name: str) -> tuple[str, dict[str, Any], float]:
-    updates = _SHARED["queue"]
-    return _run_policy(_SHARED["population"], _SHARED["config"], name, lambda n, done: updates.put((n, done)))
+def _shard(name: str, shard: int, shards: int) -> None:
+    updates, barrier, slots = _SHARED["queue"], _SHARED["barrier"], _SHARED["slots"]
+    population, config = _SHARED["population"], _SHARED["config"]
+
+    def sync(counts: np.ndarray) -> np.ndarray:
+        table = np.frombuffer(slots, dtype=float).reshape(shards, *counts.shape)
+        table[shard] = counts
+        barrier.wait()
+        total = table.sum(axis=0)  # whole counts: the same sum in any order
+        barrier.wait()  # nobody writes the next day's counts before everyone has read these
+        return total
+
+    try:
+        part = _run_shard(
+            population,
+            config,
+            name,
+            range(shard, config.customers, shards),
+            lambda days: updates.put(("days", shard, days / shards)),
+            sync if name not in FIXED_LEVELS else None,  # the fixed policies learn nothing: no counts to share
+        )
+        updates.put(("done", shard, part))
+    except BaseException as exc:
+        updates.put(("error", shard, f"{type(exc).__name__}: {exc}"))
+        raise
 
 
 def _in_processes(
-    population: Population, config: SimulationConfig, workers: int, progress: Progress | None
-) -> list[tuple[str, dict[str, Any], float]]:
-    """One process per policy (forked, so the population is shared, not copied up front)."""
+    population: Population, config: SimulationConfig, name: str, shards: int, progress: Progress | None
+) -> list[dict[str, Any]]:
+    """One policy's customers sharded over ``shards`` forked processes (the population is shared, not copied)."""
     context = multiprocessing.get_context("fork")
     updates = context.Queue()
-    _SHARED.update(population=population, config=config, queue=updates)
-    with context.Pool(workers) as pool:
-        pending = pool.map_async(_worker, config.policies)
-        while not pending.ready() or not updates.empty():
+    size = 2 * len(NudgeBandit().arms)
+    _SHARED.update(
+        population=population,
+        config=config,
+        queue=updates,
+        barrier=context.Barrier(shards, timeout=SYNC_TIMEOUT),
+        slots=context.RawArray("d", shards * size),
+    )
+    processes = [context.Process(target=_shard, args=(name, s, shards), daemon=True) for s in range(shards)]
+    for process in processes:
+        process.start()
+    parts: dict[int, dict[str, Any]] = {}
+    try:
+        while len(parts) < shards:
             try:
-                name, done = updates.get(timeout=0.2)
+                kind, shard, value = updates.get(timeout=0.5)
             except queue.Empty:
+                if any(p.exitcode not in (None, 0) for p in processes):
+                    raise RuntimeError(f"A shard of the {name} policy died.") from None
                 continue
-            if progress is not None:
-                progress(name, done)
-        return pending.get()
+            if kind == "error":
+                raise RuntimeError(f"Shard {shard} of the {name} policy failed: {value}")
+            if kind == "days" and progress is not None:
+                progress(name, value)
+            elif kind == "done":
+                parts[shard] = value
+    finally:
+        for process in processes:
+            if process.is_alive() and len(parts) < shards:
+                process.terminate()
+            process.join()
+    return [parts[s] for s in range(shards)]
