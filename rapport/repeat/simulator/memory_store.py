@@ -154,9 +154,6 @@ def _index(customer_id: str) -> int:
     digits = customer_id[1:]
     return int(digits) if customer_id[:1] == "c" and digits.isdigit() else zlib.crc32(customer_id.encode()) + (1 << 40)
 
-    def uniform(self, decision_id: str) -> float:
-        return float(self.rng.random())
-
 
 class _NoOffers:
     """No offer model is trained in the simulator: the curated offering falls back to the customer's own items."""
