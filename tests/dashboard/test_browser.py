@@ -5,8 +5,6 @@ review, an agent refused an export. Screenshots go to tests/artifacts/."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import func, select
 
@@ -31,6 +28,7 @@ from rapport.store.linkage import linkage_store
 from rapport.store.operations import operations
 from rapport.store.store import Store
 from rapport.store.tables import ingestion_rejections
+from tests.live_server import serving
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -69,12 +67,6 @@ class Site:
         return response.json()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(demo: tuple[Store, dict[str, Any]]) -> Iterator[Site]:
     store, report = demo
@@ -85,22 +77,12 @@ def site(demo: tuple[Store, dict[str, Any]]) -> Iterator[Site]:
         set_password(access.accounts, access.secret, token, PASSWORD, now)
     app = create_app(store)
     app.state.strategy_setup = demo_setup()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
+    with serving(app) as url, sync_playwright() as playwright:
+        ARTIFACTS.mkdir(exist_ok=True)
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        made = Site(f"http://127.0.0.1:{port}", store, report["read_key"], report["write_key"], browser, {})
+        made = Site(url, store, report["read_key"], report["write_key"], browser, {})
         yield made
         browser.close()
-    server.should_exit = True
-    thread.join(timeout=10)
     (ARTIFACTS / "dashboard_timings_ms.json").write_text(json.dumps(made.timings, indent=2))
 
 

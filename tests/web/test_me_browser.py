@@ -9,9 +9,6 @@ tests/artifacts/ (ignored by git).
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +16,6 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect, sync_playwright
 
 from rapport.access.staff import create_staff, set_password
@@ -34,6 +30,7 @@ from rapport.store.conversations import SqlConversationStore
 from rapport.store.keys import create_key
 from rapport.store.store import Store
 from tests.decide.conftest import customer, need, store_needs, toner_order
+from tests.live_server import serving
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -45,19 +42,8 @@ STAFF_EMAIL, STAFF_PASSWORD = "ana@firm.example", "a long staff passphrase 42"
 @pytest.fixture
 def served(store: Store) -> Iterator[tuple[str, Store]]:
     """The app on a free local port, in a thread, over the test store."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", store
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(store)) as url:
+        yield url, store
 
 
 def _customer_with_everything(store: Store) -> tuple[str, str]:
