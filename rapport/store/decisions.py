@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import BindParameter, Connection, String, bindparam, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.visitors import replacement_traverse
 
@@ -46,17 +45,13 @@ from rapport.store.tables import (
     outbox_actions,
 )
 
-_NEEDS = select(needs).where(needs.c.customer_id == bindparam("cid")).order_by(needs.c.due_at, needs.c.need_key)
 _PROFILE_NEEDS = (
     select(customers.c.canonical_id.label("profile_id"), needs)
     .select_from(customers.outerjoin(needs, needs.c.customer_id == customers.c.canonical_id))
     .where(customers.c.id == bindparam("id"))
     .order_by(needs.c.due_at, needs.c.need_key)
 )
-_INSERT_DECISION = insert(decisions)
-_INSERT_ACTION_ONCE = sqlite_insert(outbox_actions).on_conflict_do_nothing(index_elements=["idempotency_key"])
-_ACTION_ID = select(outbox_actions.c.id).where(outbox_actions.c.idempotency_key == bindparam("key"))
-# PostgreSQL: the same reads keyed by the record id the request names, so that all go out in one pipeline.
+# The customer's reads keyed by the record id the request names, so that all go out together.
 _PROFILE_OF_RECORD = (
     select(customers.c.canonical_id).where(customers.c.id == bindparam("ref", type_=String())).scalar_subquery()
 )
@@ -78,27 +73,28 @@ _STATE_READS = {
     "joined": _of_record(preference_reads._JOINED),
     "prompts": _of_record(OPEN_PROMPTS),
 }
-_PG_ASYNC_COMMIT = Prepared.of(text("SET LOCAL synchronous_commit TO OFF"))
-_PG_INSERT_DECISION = Prepared.of(insert(decisions).values({c.name: bindparam(c.name) for c in decisions.c}))
-_PG_INSERT_CONTACT = Prepared.of(
-    postgresql_insert(contact_log)
-    .values({n: bindparam(n) for n in ("customer_id", "kind", "channel", "at", "mandatory", "action_key")})
-    .on_conflict_do_nothing(index_elements=["action_key"])
-)
-_OUTBOX_COLUMNS = ("id", "customer_id", "idempotency_key", "kind", "channel", "payload", "send_at", "status",
-                   "attempts", "next_attempt_at", "created_at")  # fmt: skip
-_PG_INSERT_ACTION = Prepared.of(
-    postgresql_insert(outbox_actions)
-    .values({n: bindparam(n) for n in _OUTBOX_COLUMNS})
-    .on_conflict_do_nothing(index_elements=["idempotency_key"])
-)
-_PG_ACTION_ID = Prepared.of(_ACTION_ID)
 _OUTBOUND_READS = {
     "policy": _of_record(preference_reads._POLICY),
     "traits": _of_record(preference_reads._TRAITS),
     "contacts": _of_record(preference_reads._CONTACTS),
     "bandit": _of_record(COUNTS_FOR_ONE),
 }
+_PG_ASYNC_COMMIT = Prepared.of(text("SET LOCAL synchronous_commit TO OFF"))
+_INSERT_DECISION = Prepared.of(insert(decisions).values({c.name: bindparam(c.name) for c in decisions.c}))
+# ON CONFLICT DO NOTHING is the same SQL on both stores (compiled for each by Prepared)
+_INSERT_CONTACT = Prepared.of(
+    postgresql_insert(contact_log)
+    .values({n: bindparam(n) for n in ("customer_id", "kind", "channel", "at", "mandatory", "action_key")})
+    .on_conflict_do_nothing(index_elements=["action_key"])
+)
+_OUTBOX_COLUMNS = ("id", "customer_id", "idempotency_key", "kind", "channel", "payload", "send_at", "status",
+                   "attempts", "next_attempt_at", "created_at")  # fmt: skip
+_INSERT_ACTION = Prepared.of(
+    postgresql_insert(outbox_actions)
+    .values({n: bindparam(n) for n in _OUTBOX_COLUMNS})
+    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+)
+_ACTION_ID = Prepared.of(select(outbox_actions.c.id).where(outbox_actions.c.idempotency_key == bindparam("key")))
 
 
 class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
@@ -113,42 +109,21 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
 
     # ----- what a decision reads -----------------------------------------------------------------------------
     def customer_state(self, reference: str, now: datetime, outbound: bool) -> CustomerState:
-        """Everything a decision reads about the customer, on one connection.
+        """Everything a decision reads about the customer, on one connection, in one go (``run_together``: one
+        round trip on PostgreSQL, outside a transaction; straight through the driver on SQLite).
 
-        ``reference`` is a customer record id (the common case) or any identifier. On PostgreSQL the reads go out
-        in one pipeline (one round trip), outside a transaction.
+        ``reference`` is a customer record id (the common case) or any identifier, resolved first.
         """
-        if self.dialect == "postgresql":
-            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                state = self._pipelined_state(conn, reference, now, outbound)
-            if state is not None:
-                return state
         with reading(self.engine) as conn:
-            rows = conn.execute(_PROFILE_NEEDS, {"id": reference}).all()
-            if rows:  # a record id: the profile and its needs in one round trip
-                canonical = rows[0].profile_id
-                found = [need_from_row(row._mapping) for row in rows if row.need_key is not None]
-            else:
-                canonical = resolve_customer(self, reference)
-                found = [need_from_row(row._mapping) for row in conn.execute(_NEEDS, {"cid": canonical})]
-            state = CustomerState(
-                canonical,
-                self.settings,
-                needs=found,
-                control_rows=self.control_rows(canonical, conn),
-                consent_rows=(consent_rows := self.consent_rows(canonical, conn)),
-                # only records joined from several customer records can disagree (one query fewer otherwise)
-                joined_at=self.profile_joined_at(canonical, conn) if joined_records(consent_rows) else None,
-                prompts=[row_to(Prompt, row._mapping) for row in conn.execute(OPEN_PROMPTS, {"cid": canonical})],
-            )
-            if outbound:
-                state.policy = self.contact_policy(canonical, conn)
-                state.contacts = self.contacts_between(canonical, *contacts_window(state.policy, now), conn)
-                state.bandit = bandit_from([row._mapping for row in conn.execute(COUNTS_FOR_ONE, {"cid": canonical})])
+            state = self._pipelined_state(conn, reference, now, outbound)
+            if state is None:  # not a record id: the identifier's profile id is one
+                state = self._pipelined_state(conn, resolve_customer(self, reference), now, outbound)
+        if state is None:
+            raise NotFound(f"No customer {reference!r}; use a customer id or an identifier the store knows.")
         return state
 
     def _pipelined_state(self, conn: Connection, reference: str, now: datetime, outbound: bool) -> CustomerState | None:
-        """The state read in one round trip, for a record id; None when ``reference`` is no record id."""
+        """The state read in one go, for a record id; None when ``reference`` is no record id."""
         default_window = contacts_window(policy_from(self.settings, {}, None), now)
         reads = dict(_STATE_READS, **(_OUTBOUND_READS if outbound else {}))
         window = {"start": default_window[0], "end": default_window[1]}
@@ -195,33 +170,22 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
         :func:`rapport.respond.outbox.action_row`, once per idempotency key) and the contacts they count.
 
         An action whose key is already queued keeps the first one; the decision's action then names that one's id.
-        On PostgreSQL the statements go out in one pipeline (two when there are outbox actions: their ids first).
-        The log of a decision with no outbox action need not wait for its WAL flush (an fsync, most of a decision's
+        The statements go out together (``run_together``; on PostgreSQL one pipeline, two when there are outbox
+        actions: their ids first). On PostgreSQL the log of a decision with no outbox action need not wait for its WAL flush (an fsync, most of a decision's
         time): a crash may lose the last fraction of a second of such rows, never consistency.
         """
-        if self.dialect == "postgresql":
-            with self.engine.connect() as conn:
-                queued = {}
-                if actions:
-                    reads = [(_PG_INSERT_ACTION, row) for row in actions]
-                    reads += [(_PG_ACTION_ID, {"key": row["idempotency_key"]}) for row in actions]
-                    found = run_together(conn, reads)[len(actions) :]
-                    queued = {row["id"]: rows[0]["id"] for row, rows in zip(actions, found, strict=True)}
-                _name_queued(decision, queued)
-                writes = [] if actions else [(_PG_ASYNC_COMMIT, {})]
-                writes += [(_PG_INSERT_CONTACT, _contact_row(decision.customer_id, c, k)) for c, k in contacts]
-                writes.append((_PG_INSERT_DECISION, _decision_row(decision)))
-                run_together(conn, writes, commit=True)
-            return
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn:
             queued = {}
-            for row in actions:
-                conn.execute(_INSERT_ACTION_ONCE, row)
-                queued[row["id"]] = conn.scalar(_ACTION_ID, {"key": row["idempotency_key"]})
+            if actions:
+                reads = [(_INSERT_ACTION, row) for row in actions]
+                reads += [(_ACTION_ID, {"key": row["idempotency_key"]}) for row in actions]
+                found = run_together(conn, reads)[len(actions) :]
+                queued = {row["id"]: rows[0]["id"] for row, rows in zip(actions, found, strict=True)}
             _name_queued(decision, queued)
-            conn.execute(_INSERT_DECISION, _decision_row(decision))
-            for contact, key in contacts:
-                self.insert_contact_on(conn, decision.customer_id, contact, key)
+            writes = [(_PG_ASYNC_COMMIT, {})] if self.dialect == "postgresql" and not actions else []
+            writes += [(_INSERT_CONTACT, _contact_row(decision.customer_id, c, k)) for c, k in contacts]
+            writes.append((_INSERT_DECISION, _decision_row(decision)))
+            run_together(conn, writes, commit=True)
 
     def get_decision(self, decision_id: str) -> Decision:
         with reading(self.engine) as conn:
