@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
 from rapport.decide.situations import Situation
+from rapport.identifiers import uuid4_hex
 from rapport.recognize.need import Need
 
 Experience = Literal["respond_to_desire", "curated_offering", "coach_behavior", "automatic_execution"]
@@ -18,7 +18,7 @@ Trigger = Literal["api", "event", "cli"]
 
 
 def new_decision_id() -> str:
-    return uuid.uuid4().hex
+    return uuid4_hex()
 
 
 @dataclass

@@ -160,8 +160,11 @@ def _choose_need(draft: _Draft, needs: list[Need], now: datetime, rules: Decisio
         draft.need = max(issues, key=lambda n: n.due_at)
         draft.versions["needs"] = _need_version(draft.need)
         return
-    best = max(relevant, key=lambda n: need_value(n, now, rules))
-    draft.need, draft.value = best, need_value(best, now, rules)
+    best, value = relevant[0], need_value(relevant[0], now, rules)
+    for need in relevant[1:]:  # the first of the most valuable, as max() picks it, each value worked out once
+        if (found := need_value(need, now, rules)) > value:
+            best, value = need, found
+    draft.need, draft.value = best, value
     draft.versions["needs"] = _need_version(best)
     days = (best.due_at - now).total_seconds() / 86_400
     when = f"due in {days:.1f} days" if days > 0 else f"due {-days:.1f} days ago" if days < -0.05 else "due now"

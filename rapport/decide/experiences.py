@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from rapport.decide import contact_policy
 from rapport.decide.contact_policy import Contact
-from rapport.decide.engine import DecisionStore
+from rapport.decide.engine import EXPERIENCE_OF_LEVEL, DecisionStore
 from rapport.errors import Conflict, RapportError
 from rapport.recognize.need import Need
 from rapport.repeat import nudges
@@ -41,8 +41,6 @@ def carry_out(
     store: ExperienceStore, state: CustomerState, decision_id: str, draft: _Draft, now: datetime, rules: DecisionRules
 ) -> None:
     """Turn the chosen need into an action (or nothing now), following the customer's control level."""
-    from rapport.decide.engine import EXPERIENCE_OF_LEVEL
-
     need = draft.need
     assert need is not None
     if need.kind == "issue":

@@ -314,10 +314,12 @@ def win_probabilities(alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
     evenly. The products over the other arms are prefix and suffix products, so no division by a tiny F.
     """
     w, below = _cells(alpha, beta)
-    others = np.ones_like(below)
+    others = np.empty_like(below)
+    others[0] = 1.0
     if len(alpha) > 1:
         np.cumprod(below[:-1], axis=0, out=others[1:])
-        suffix = np.ones_like(below)
+        suffix = np.empty_like(below)
+        suffix[-1] = 1.0
         np.cumprod(below[:0:-1], axis=0, out=suffix[-2::-1])
         others *= suffix
     p = np.einsum("ij,ij->i", w, others)

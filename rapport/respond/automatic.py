@@ -9,7 +9,6 @@ mandate and item: scheduling it again returns the pending one. The steps after s
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -17,6 +16,7 @@ from typing import Any, Protocol
 from rapport.decide.consent import ConsentStore, has_consent
 from rapport.decide.contact_policy import ContactStore, release_contacts
 from rapport.errors import Conflict, InvalidInput, NotFound
+from rapport.identifiers import uuid4_hex
 from rapport.respond import audit
 from rapport.respond.mandates import Mandate, MandateStore, get_mandate
 from rapport.respond.outbox import OPEN, OutboxStore
@@ -131,7 +131,7 @@ def schedule_automatic_order(
             return AutomaticOrder.from_row(pending)
         check_caps(mandate, amount, tx.month_total(mandate_id, month) + amount)
         row: dict[str, Any] = {
-            "id": f"ao_{uuid.uuid4().hex[:24]}",
+            "id": f"ao_{uuid4_hex()[:24]}",
             "customer_id": customer_id,
             "mandate_id": mandate_id,
             "sku": sku,

@@ -7,13 +7,13 @@ Rapport sends no e-mail or SMS itself. An action on a push channel goes to the f
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from rapport.errors import Conflict, InvalidInput, NotFound
+from rapport.identifiers import uuid4_hex
 from rapport.respond import audit
 
 OPEN = "pending"
@@ -111,7 +111,7 @@ def action_row(
     if send_at.tzinfo is None:
         raise InvalidInput(f"send_at {send_at!r} must be timezone-aware (UTC).")
     return {
-        "id": f"act_{uuid.uuid4().hex[:24]}",
+        "id": f"act_{uuid4_hex()[:24]}",
         "customer_id": customer_id,
         "idempotency_key": idempotency_key,
         "kind": kind,

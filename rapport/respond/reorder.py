@@ -7,7 +7,6 @@ latest price, and the address and payment references of their latest order that 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -78,11 +77,11 @@ def usual_order(
     if category is not None and sku is None:
         lines = [line for line in lines if line.category == category]
     if sku is None and lines:  # lines run newest first, so a tie goes to the item bought last
-        sku = Counter(line.sku for line in lines).most_common(1)[0][0]
+        sku = _most_common([line.sku for line in lines])
     mine = [line for line in lines if line.sku == sku]
     if not mine or sku is None:
         return None
-    quantity = Counter(line.quantity for line in mine).most_common(1)[0][0]
+    quantity = _most_common([line.quantity for line in mine])
     newest = mine[0]
     priced = next((line for line in mine if line.price is not None), newest)
     return UsualOrder(
@@ -98,6 +97,15 @@ def usual_order(
         times_ordered=len(mine),
         last_ordered_at=newest.at,
     )
+
+
+def _most_common(values: list[Any]) -> Any:
+    """``Counter(values).most_common(1)[0][0]``: the most frequent value, the first seen on ties (a few values
+    per usual order, read on every decision: a dict is cheaper than a Counter here)."""
+    counts: dict[Any, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return max(counts, key=counts.__getitem__)
 
 
 def reorder(

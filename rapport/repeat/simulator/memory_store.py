@@ -179,6 +179,7 @@ class MemoryStore:
         )  # the population's counts and every customer's own, as the SQL store keeps them
         self._outcomes: dict[str, list[Outcome]] = {}
         self._policies: dict[str, ContactPolicy] = {}
+        self._parsed: dict[int, tuple[list[dict[str, Any]], list[tuple[Any, ...]]]] = {}  # products → their lines
         self.decisions_logged = 0
         self.audit_rows = 0
 
@@ -205,7 +206,13 @@ class MemoryStore:
         record = self.customers[customer_id]
         event = {"timestamp": at, "properties": {"products": products}}
         record.orders.appendleft(event)
-        record.order_lines.appendleft(order_lines_of([event]))  # parsed once, read by every usual order
+        parsed = self._parsed.get(id(products))
+        if parsed is None or parsed[0] is not products:  # (the products are kept with it: the id stays theirs)
+            lines = order_lines_of([event])  # parsed once, read by every usual order
+            self._parsed[id(products)] = (products, lines)
+        else:  # the same products again (a simulated customer's usual order): only the time differs
+            lines = [type(line)(at, *line[1:]) for line in parsed[1]]
+        record.order_lines.appendleft(lines)
         record.lines = None
 
     def set_needs(self, customer_id: str, needs: list[Need]) -> None:
@@ -229,6 +236,8 @@ class MemoryStore:
             known = record.in_force = (latest, in_force(record.consents, self._settings, latest))
         if known is not None and now >= known[0]:
             state._consents = known[1]
+        if not record.prompts:
+            state.prompts = []  # nothing was ever asked: the decision need not ask the store
         if outbound:
             state.policy = record.policy
             if record.window is None or record.window[0] is not record.policy:

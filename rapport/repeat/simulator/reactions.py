@@ -43,15 +43,19 @@ class Reactions:
     def __init__(self, population: Population, seed: int) -> None:
         self.population = population
         self.streams = CustomerStreams(seed, 1)
+        # The traits read on every reaction, as lists (a numpy element read costs several times a list's).
+        self._channel = [CHANNELS[k] for k in population.channel.tolist()]
+        self._evening: list[bool] = population.evening.tolist()
+        self._tolerance: list[int] = population.tolerance_per_month.tolist()
+        self._reliance: list[list[float]] = population.self_reliance.tolist()
         self.unwanted: dict[int, deque[float]] = {}
 
     def chance(self, i: int, p: float) -> bool:
         return self.streams.random(i) < p
 
     def seen(self, i: int, channel: str, local_hour: int) -> bool:
-        pop = self.population
-        p = SEEN_ON_THEIR_CHANNEL if CHANNELS[pop.channel[i]] == channel else SEEN_ELSEWHERE
-        reading = 17 <= local_hour < 22 if pop.evening[i] else 7 <= local_hour < 12
+        p = SEEN_ON_THEIR_CHANNEL if self._channel[i] == channel else SEEN_ELSEWHERE
+        reading = 17 <= local_hour < 22 if self._evening[i] else 7 <= local_hour < 12
         return self.chance(i, p if reading else p * OFF_HOURS)
 
     def accepts(self, i: int, kind: str, wanted: bool) -> bool:
@@ -66,12 +70,12 @@ class Reactions:
         log.append(day)
         while log and log[0] < day - MONTH:
             log.popleft()
-        over = int(len(log) > self.population.tolerance_per_month[i])
+        over = int(len(log) > self._tolerance[i])
         return self.chance(i, COMPLAIN[over]), self.chance(i, CHURN[over])
 
     def attempts(self, i: int, level: int) -> bool:
         """Does the customer set out to buy by themselves when the need is due?"""
-        return self.chance(i, float(self.population.self_reliance[i, level]))
+        return self.chance(i, self._reliance[i][level])
 
     def buys(self, i: int, shown: str | None) -> bool:
         if shown == "one_click_reorder":

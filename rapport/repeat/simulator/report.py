@@ -30,14 +30,25 @@ class Tally:
     """Counts per month of the simulated year (a need counts in the month it fell due)."""
 
     months: int
-    counts: np.ndarray = field(init=False)
+    # Plain floats while the run adds to them (a numpy element update costs several times a list's); the same
+    # additions in the same order, so the same sums.
+    _rows: list[list[float]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.counts = np.zeros((self.months, len(COUNTS)))
+        self._rows = [[0.0] * len(COUNTS) for _ in range(self.months)]
+
+    @property
+    def counts(self) -> np.ndarray:
+        """The counts, [month, COUNTS]."""
+        return np.array(self._rows)
+
+    @counts.setter
+    def counts(self, values: np.ndarray) -> None:
+        self._rows = np.asarray(values, dtype=float).tolist()
 
     def add(self, name: str, day: float, amount: float = 1.0) -> None:
         month = min(max(int(day / MONTH_DAYS), 0), self.months - 1)
-        self.counts[month, _COLUMN[name]] += amount
+        self._rows[month][_COLUMN[name]] += amount
 
     def total(self, name: str) -> float:
         return float(self.counts[:, COUNTS.index(name)].sum())

@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from statistics import median
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -52,8 +51,10 @@ from rapport.respond.scheduler import _notify, _refusal
 START = datetime(2026, 1, 1, tzinfo=UTC)
 OUTBOUND_LEAD_DAYS = 4.0  # Rapport looks at a need this long before it expects it (inside a mandate's lead time)
 DELIVERY_DAYS = DEFAULT_RULES.delivery_days
+ONE_DAY = timedelta(days=1)
 OPEN, OUTBOUND, SELF, CLOSE, DELIVER, NOTICE, EXECUTE = range(7)
 Progress = Callable[[float], None]
+Event = tuple[float, int, int, int, int, int, tuple]  # (day, sequence, kind, customer, category, need, payload)
 Sync = Callable[[np.ndarray], np.ndarray]  # this shard's population counts → every shard's sum
 
 
@@ -69,6 +70,17 @@ class NeedState:
     decisions: list[str] = field(default_factory=list)
     bought: list[datetime] = field(default_factory=list)  # the orders with the firm Rapport saw, newest first
     gaps: list[float] = field(default_factory=list)  # the days between them, newest first
+    # The customer's hidden traits for the category, read out of the population's arrays once (a numpy element
+    # read costs several times a list's): the days between needs, the price, the preference and its drift.
+    intervals: list[float] = field(default_factory=list)
+    price: float = 0.0
+    products: list[dict[str, object]] = field(default_factory=list)  # what one order of it holds
+    preference: tuple[int, float, int] = (0, math.inf, 0)  # (level, day it drifts, level it drifts to)
+
+    def preferred(self, day: float) -> int:
+        """``Population.preference`` for this customer and category on ``day``."""
+        level, drift_day, drift_level = self.preference
+        return drift_level if day >= drift_day else level
 
 
 class YearRun:
@@ -84,12 +96,18 @@ class YearRun:
         sync: Sync | None = None,
     ) -> None:
         self.pop, self.policy, self.days = population, policy, days
+        self.timezone: list[int] = population.timezone.tolist()
+        self.mandated: list[bool] = population.mandate.tolist()
         self.mine = range(population.n) if customers is None else customers  # this run's share of the population
         self.sync = sync
         self.store = MemoryStore(seed=seed)
         self.react = Reactions(population, seed)
         self.tally = Tally(months_of(days))
-        self.queue: list[tuple[float, int, int, int, int, int, tuple]] = []
+        # The events in time order: those of the day being run in a heap, later ones in a list per day, heapified
+        # when their day comes (one heap of the whole run's events costs more levels per event at scale).
+        self.queue: list[Event] = []
+        self.later: dict[int, list[Event]] = {}
+        self.queue_day = 0
         self.seq = 0
         self.needs: dict[tuple[int, int], NeedState] = {}
         self.churned: set[int] = set()
@@ -98,15 +116,26 @@ class YearRun:
         self.offsets: dict[int, list[float]] = {}  # zone → its UTC offset in days, hour by hour from START
         self.contacts_seen: list[tuple[int, str, datetime]] = []  # (customer, channel, send time): for the tests
         self.keep_contacts = False
+        self._at: tuple[float, datetime] = (0.0, START)
+        self._situations: dict[tuple[str, int], Situation] = {}  # immutable: one per touchpoint and category
 
     # ----- the clock -------------------------------------------------------------------------------------------
     def at(self, day: float) -> datetime:
-        return START + timedelta(days=day)
+        if day != self._at[0]:  # an event's handlers ask for its moment several times: made once
+            self._at = (day, START + timedelta(days=day))
+        return self._at[1]
 
     def push(self, day: float, kind: int, i: int, c: int, k: int, payload: tuple = ()) -> None:
         if day <= self.days:
             self.seq += 1
-            heapq.heappush(self.queue, (day, self.seq, kind, i, c, k, payload))
+            event = (day, self.seq, kind, i, c, k, payload)
+            d = int(day)
+            if d <= self.queue_day:
+                heapq.heappush(self.queue, event)
+            elif (events := self.later.get(d)) is not None:
+                events.append(event)
+            else:
+                self.later[d] = [event]
 
     def run(self, progress: Progress | None = None) -> Tally:
         for i in self.mine:
@@ -123,21 +152,18 @@ class YearRun:
             gc.unfreeze()
 
     def _run(self, progress: Progress | None) -> Tally:
-        handlers = {
-            OPEN: self._open,
-            OUTBOUND: self._outbound,
-            SELF: self._self,
-            CLOSE: self._close,
-            DELIVER: self._deliver,
-            NOTICE: self._notice,
-            EXECUTE: self._execute,
-        }
+        handlers = (self._open, self._outbound, self._self, self._close, self._deliver, self._notice, self._execute)
         reported = today = 0
-        while self.queue:
-            day, _, kind, i, c, k, payload = heapq.heappop(self.queue)
+        queue, pop, churned, later = self.queue, heapq.heappop, self.churned, self.later
+        while queue or later:
+            if not queue:
+                self.queue_day = min(later)
+                queue = self.queue = later.pop(self.queue_day)
+                heapq.heapify(queue)
+            day, _, kind, i, c, k, payload = pop(queue)
             if day >= today + 1:
                 today = self._new_days(today, int(day))
-            if i in self.churned:
+            if i in churned:
                 continue
             handlers[kind](day, i, c, k, payload)
             if progress is not None and int(day) > reported:
@@ -200,10 +226,12 @@ class YearRun:
             price = float(pop.price[i, c])
             gaps = pop.intervals[c][i]
             due = float(pop.first_due[i, c])
-            state = NeedState(due=due)
+            state = NeedState(due=due, intervals=gaps.tolist(), price=price)
+            state.products = [self._product(category.name, price)]
+            state.preference = (int(pop.level[i, c]), float(pop.drift_day[i, c]), int(pop.drift_level[i, c]))
             for j in range(HISTORY_ORDERS, 0, -1):  # the orders before the year: what Rapport knows at first
                 at = self.at(due - float(gaps[-j:].sum()))
-                store.record_order(cid, at, [self._product(category.name, price)])
+                store.record_order(cid, at, state.products)
                 state.bought.insert(0, at)
             state.gaps = [(a - b).total_seconds() / 86_400 for a, b in pairwise(state.bought)]
             if pop.mandate[i]:
@@ -233,14 +261,13 @@ class YearRun:
     # ----- needs -----------------------------------------------------------------------------------------------
     def _open(self, day: float, i: int, c: int, k: int, payload: tuple) -> None:
         """A new need of customer ``i`` in category ``c``: Rapport forecasts it; the customer will run out."""
-        state, pop = self.needs[(i, c)], self.pop
+        state = self.needs[(i, c)]
         state.k += 1
         if state.k > 0:
-            gaps = pop.intervals[c][i]
-            state.due += float(gaps[(state.k - 1) % len(gaps)])
+            gaps = state.intervals
+            state.due += gaps[(state.k - 1) % len(gaps)]
         state.met, state.auto, state.decisions = False, None, []
-        base = pop.preference(i, c, state.due)
-        state.level = self.react.situation(i, base, bool(pop.mandate[i]))
+        state.level = self.react.situation(i, state.preferred(state.due), self.mandated[i])
         forecast = self._forecast(i, c, day)
         expected = (forecast.due_at - START).total_seconds() / 86_400
         self.push(self._local(i, max(day, expected - OUTBOUND_LEAD_DAYS), DEFAULT_HOUR), OUTBOUND, i, c, state.k)
@@ -252,12 +279,14 @@ class YearRun:
         cid, category = f"c{i}", CATEGORIES[c].name
         state = self.needs[(i, c)]
         seen, gaps = state.bought, state.gaps
-        step = max(median(gaps), 1.0) if gaps else 14.0
+        step = max(_median(gaps), 1.0) if gaps else 14.0
         confidence = min(0.9, 0.35 + 0.12 * len(gaps))
-        due = seen[0] + timedelta(days=step) if seen else self.at(day)
         now = self.at(day)
-        while due < now - timedelta(days=1):  # not bought with us since: assume they bought elsewhere
-            due += timedelta(days=step)
+        every = timedelta(days=step)
+        due = seen[0] + every if seen else now
+        late = now - ONE_DAY
+        while due < late:  # not bought with us since: assume they bought elsewhere
+            due += every
             confidence *= 0.8
         need = Need(
             cid,
@@ -274,7 +303,7 @@ class YearRun:
 
     def _local(self, i: int, day: float, hour: int) -> float:
         """``day`` moved to ``hour`` o'clock in the customer's time zone (never before ``day`` itself)."""
-        zone = self.pop.timezone[i]
+        zone = self.timezone[i]
         offset = self._offset(zone, day)
         local = day + offset  # days since START on the customer's wall clock
         target = math.floor(local) + hour / 24
@@ -299,9 +328,9 @@ class YearRun:
 
     def _met(self, day: float, i: int, c: int, state: NeedState) -> None:
         state.met = True
-        category, price = CATEGORIES[c].name, float(self.pop.price[i, c])
+        price = state.price
         at = self.at(day)
-        self.store.record_order(f"c{i}", at, [self._product(category, price)])
+        self.store.record_order(f"c{i}", at, state.products)
         if state.bought:
             state.gaps = [(at - state.bought[0]).total_seconds() / 86_400, *state.gaps[:4]]
         state.bought = [at, *state.bought[:5]]
@@ -328,7 +357,9 @@ class YearRun:
         self.policy.after_outcome(self.store, decision_id, outcome, CATEGORIES[c].name, experience, self.at(day))
 
     def _decide(self, day: float, i: int, c: int, touchpoint: str):  # type: ignore[no-untyped-def]
-        situation = Situation(touchpoint, category=CATEGORIES[c].name)  # type: ignore[arg-type]
+        situation = self._situations.get((touchpoint, c))
+        if situation is None:
+            situation = self._situations[(touchpoint, c)] = Situation(touchpoint, category=CATEGORIES[c].name)  # type: ignore[arg-type]
         decision = decide(self.store, f"c{i}", situation, self.at(day), trigger="event")
         self.tally.add("decisions", day)
         if decision.status != "nothing_now":
@@ -388,7 +419,7 @@ class YearRun:
                 self.tally.add("complaints", day)
                 self._learn(day, decision_id, "complained", c, "automatic_execution")
         else:
-            self.tally.add("revenue", day, float(self.pop.price[i, c]))  # a second order they did not need
+            self.tally.add("revenue", day, state.price)  # a second order they did not need
             if self.react.chance(i, COMPLAIN_UNWANTED_ORDER):
                 self.tally.add("complaints", day)
 
@@ -408,7 +439,7 @@ class YearRun:
         stale = state.k != k or state.met
         wanted = kind in WANTS[state.level] and not stale
         self.tally.add("contacts", day)
-        hour = now.astimezone(self.zones[self.pop.timezone[i]]).hour
+        hour = now.astimezone(self.zones[self.timezone[i]]).hour
         seen = self.react.seen(i, channel, hour)
         outcome = "ignored"
         if kind == "notice":
@@ -456,3 +487,10 @@ class YearRun:
             cancel_automatic_order(self.store, f"c{i}", state.auto, self.at(day), reason="bought it already")
             self.tally.add("auto_cancelled", day)
             state.auto = None
+
+
+def _median(values: list[float]) -> float:
+    """``statistics.median`` of a few floats (the same value, without its checks and conversions)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
