@@ -309,8 +309,12 @@ def _identifiers(
     if anonymous_id:
         found.append(_identifier((ANONYMOUS_ID, anonymous_id)))
     plan = _identifier_plan(settings)
-    if plan.roots is not None and not any(isinstance(raw.get(root), dict) for root in plan.roots):
-        return found  # no object any identifier stands in (most track and page calls)
+    if plan.roots is not None:  # a loop, not any(…): its generator cost as much as the check
+        for root in plan.roots:
+            if isinstance(raw.get(root), dict):
+                break
+        else:
+            return found  # no object any identifier stands in (most track and page calls)
     nodes = [_path(raw, parent) for parent in plan.parents]
     region = settings.default_phone_region
     for where, parent, key, kind in plan.fields:
