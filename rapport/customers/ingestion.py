@@ -8,10 +8,11 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, Protocol
 
 from rapport.config import Settings
@@ -64,9 +65,16 @@ def ingest(
     progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Store every valid message once; report duplicates and rejected messages by their position."""
+    chunks = _chunks(iter(messages), settings.ingest_batch_size)
+    if getattr(store, "validates_ahead", False):
+        # Only a call of several batches has one to validate ahead: a request's one batch starts no thread.
+        first, second = next(chunks, None), next(chunks, None)
+        chunks = chain([c for c in (first, second) if c is not None], chunks)
+        if second is not None:
+            return _ingest_validating_ahead(store, chunks, settings, default_type, source, progress)
     report = IngestReport()
     offset = 0
-    for chunk in _chunks(iter(messages), settings.ingest_batch_size):
+    for chunk in chunks:
         with _collector_paused():
             report.add(_ingest_batch(store, chunk, offset, settings, default_type, source))
         offset += len(chunk)
@@ -75,9 +83,54 @@ def ingest(
     return report
 
 
+def _ingest_validating_ahead(
+    store: IdentityStore,
+    chunks: Iterator[list[Any]],
+    settings: Settings,
+    default_type: str | None,
+    source: str | None,
+    progress: Callable[[int], None] | None,
+) -> IngestReport:
+    """``ingest`` with each batch validated in a thread while the one before it is stored.
+
+    For a store whose writes wait on a server (``validates_ahead``: PostgreSQL works in its own process, and the
+    driver releases the interpreter while it waits), parsing fills those waits. Validation reads nothing from the
+    store, so the outcome is that of one batch after the other. On SQLite, whose driver releases the interpreter
+    for every row it steps, the two threads would only take turns.
+    """
+    report = IngestReport()
+    offset = 0
+    with _collector_paused(), ThreadPoolExecutor(1, thread_name_prefix="rapport-validate") as validator:
+
+        def validated(chunk: list[Any] | None, at: int) -> Future[tuple[IngestReport, list[Event]]] | None:
+            return validator.submit(_validated, chunk, at, settings, default_type, source) if chunk else None
+
+        chunk = next(chunks, None)
+        ahead = validated(chunk, offset)
+        while chunk is not None and ahead is not None:
+            batch, parsed = ahead.result()
+            following = next(chunks, None)
+            ahead = validated(following, offset + len(chunk))
+            if parsed:
+                batch.add(_store_parsed(store, parsed, settings))
+            report.add(batch)
+            offset += len(chunk)
+            if progress:
+                progress(len(chunk))
+            chunk = following
+    return report
+
+
+def _validated(
+    raws: list[Any], offset: int, settings: Settings, default_type: str | None, source: str | None
+) -> tuple[IngestReport, list[Event]]:
+    report = IngestReport()
+    return report, validate(raws, settings, report, offset=offset, default_type=default_type, source=source)
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for one batch.
+    """Pause Python's cyclic garbage collector for one batch (for the whole call when validating ahead).
 
     A batch allocates some ten tracked objects per message (events, identifiers, rows) and holds them until it
     ends, so the collector would run a hundred times per batch and walk them, and every long-lived object of the
@@ -108,17 +161,21 @@ def _ingest_batch(
 ) -> IngestReport:
     report = IngestReport()
     parsed = validate(raws, settings, report, offset=offset, default_type=default_type, source=source)
-    if not parsed:
-        return report
+    if parsed:
+        report.add(_store_parsed(store, parsed, settings))
+    return report
+
+
+def _store_parsed(store: IdentityStore, parsed: list[Event], settings: Settings) -> IngestReport:
+    """Store one validated batch, running it again when it lost a race with another batch (ConcurrentWrite)."""
     for rerun in range(RERUNS + 1):
         try:
-            report.add(_store_batch(store, parsed, settings))
-            return report
+            return _store_batch(store, parsed, settings)
         except ConcurrentWrite:
             if rerun == RERUNS:
                 raise
             time.sleep(random.uniform(0, 0.01 * (rerun + 1)))  # apart from the batch it collided with
-    return report
+    raise AssertionError("unreachable: the last rerun returns or raises")
 
 
 def _store_batch(store: IdentityStore, parsed: list[Event], settings: Settings) -> IngestReport:

@@ -49,15 +49,21 @@ def one_of_sql(conn: Connection, column: str) -> str:
     """SQL for ``column`` being one of a list passed as ONE parameter (see ``list_param``): no statement to build
     per list length, no bound-parameter limit."""
     if conn.dialect.name == "postgresql":
-        return f"{column} = ANY(%s)"
+        return f"{column} = ANY(%s::text[])"
     return f"{column} IN (SELECT value FROM json_each(?))"
 
 
 def list_param(conn: Connection, values: Iterable[str]) -> Any:
     """A list of strings as the single parameter ``one_of_sql`` expects."""
     if conn.dialect.name == "postgresql":
-        return list(values)
+        return text_array(values)
     return orjson.dumps(list(values)).decode()
+
+
+def text_array(values: Iterable[str]) -> str:
+    """PostgreSQL's literal of a text array, for a ``%s::text[]`` parameter: psycopg adapts a Python list one
+    element at a time in Python (~2 µs an element, 5% of a new-customer batch); this costs a tenth of that."""
+    return "{" + ",".join(['"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values]) + "}"
 
 
 def placeholder(conn: Connection) -> str:
@@ -82,14 +88,19 @@ def insert_values(
     values: list[tuple[Any, ...]],
     ignore_conflicts_on: str | None = None,
 ) -> None:
-    """INSERT every row (tuples in stored form, in the order of ``names``) in one driver-level executemany."""
+    """INSERT every row (tuples in stored form, in the order of ``names``) in one driver-level executemany;
+    with ``ignore_conflicts_on``, the rows must be strings (keys) and those already stored are left as they are."""
     if not values:
         return
-    if conn.dialect.name == "postgresql" and not ignore_conflicts_on:
+    columns = ", ".join(names)
+    if conn.dialect.name != "postgresql":
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join([placeholder(conn)] * len(names))})"
+    elif not ignore_conflicts_on:
         _copy(conn, table, names, values)
         return
-    mark = placeholder(conn)
-    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
+    else:  # each column's keys as one text array: one statement, where executemany sends one a row
+        sql = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({', '.join(['%s::text[]'] * len(names))})"
+        values = [tuple(text_array(column) for column in zip(*values, strict=True))]
     if ignore_conflicts_on:
         sql += f" ON CONFLICT ({ignore_conflicts_on}) DO NOTHING"
     with driver_errors(conn, sql):

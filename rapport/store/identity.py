@@ -15,7 +15,16 @@ from rapport.customers.identifiers import Identifier
 from rapport.customers.names import event_name_keys
 from rapport.customers.ports import IdentifierRecord, MergeRecord, StitchWrites
 from rapport.errors import ConcurrentWrite, NotFound
-from rapport.store.bulk import db_json, db_timestamp, fetch_rows, insert_values, list_param, one_of_sql, placeholder
+from rapport.store.bulk import (
+    db_json,
+    db_timestamp,
+    fetch_rows,
+    insert_values,
+    list_param,
+    one_of_sql,
+    placeholder,
+    text_array,
+)
 from rapport.store.tables import (
     customers,
     erased_identifiers,
@@ -107,7 +116,7 @@ class SqlIdentityTransaction:
                 "(SELECT customer_id, shared FROM identifiers i WHERE i.kind = %s AND i.value = w.value LIMIT 1) x"
             )
             for kind, values in by_kind.items():
-                for value, customer_id, shared in fetch_rows(self.conn, sql, [list(set(values)), kind]):
+                for value, customer_id, shared in fetch_rows(self.conn, sql, [text_array(set(values)), kind]):
                     found[Identifier(kind, value)] = IdentifierRecord(customer_id, bool(shared))
             return found
         # kind = ? AND value IN (…): both columns of the primary key, so each value is one index seek

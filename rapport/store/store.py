@@ -59,6 +59,12 @@ class Store:
         with write_transaction(self.engine, lookups_by_index=True) as conn:
             yield SqlIdentityTransaction(conn)
 
+    @property
+    def validates_ahead(self) -> bool:
+        """Whether ingestion validates the next batch while one is stored (rapport.customers.ingestion): only
+        where the writes wait on a server process."""
+        return self.dialect == "postgresql"
+
     @contextmanager
     def ingest_transaction(self) -> Iterator[SqlIdentityTransaction]:
         """One ingestion batch's transaction: beside other batches on PostgreSQL (may raise ``ConcurrentWrite``,

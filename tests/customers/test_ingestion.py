@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gc
 import random
+from pathlib import Path
+from typing import Any
 
+from rapport.config import Settings
 from rapport.customers.ingestion import ingest
 from rapport.demo.synthetic import synthetic_events
 from rapport.store.store import Store
@@ -31,3 +34,21 @@ def test_ingestion_leaves_the_garbage_collector_as_it_found_it(store: Store) -> 
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_batches_validated_ahead_report_what_one_batch_after_the_other_does(store: Store, tmp_path: Path) -> None:
+    """PostgreSQL validates the next batch while one is stored; positions, retries and customers are the same as
+    those of the whole stream in one batch on SQLite."""
+    messages: list[Any] = list(synthetic_events(1200, repeat_share=0.2, seed=14))
+    messages[5] = {"type": "track", "userId": "u-bad"}  # no event name
+    messages[650] = "a row the reader could not read"
+    messages[1100] = dict(messages[900])  # a retry three batches later
+    report = ingest(store, messages, store.settings.with_overrides(ingest_batch_size=300), source="file")
+    assert store.validates_ahead == (store.dialect == "postgresql")
+    one = Store(Settings(database_url=f"sqlite:///{tmp_path / 'one.db'}"))
+    expected = ingest(one, messages, one.settings.with_overrides(ingest_batch_size=1200), source="file")
+    assert report.rejected == expected.rejected and [r["index"] for r in report.rejected] == [5, 650]
+    assert (report.stored, report.duplicates) == (expected.stored, expected.duplicates) == (1197, 1)
+    assert report.event_names == expected.event_names
+    assert store.counts() == one.counts()
+    one.close()
