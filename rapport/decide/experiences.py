@@ -16,9 +16,10 @@ from rapport.decide.contact_policy import Contact
 from rapport.decide.engine import EXPERIENCE_OF_LEVEL, DecisionStore
 from rapport.errors import Conflict, RapportError
 from rapport.recognize.need import Need
-from rapport.repeat import nudges
+from rapport.repeat import contact_risk, nudges
+from rapport.repeat.contact_risk import ContactRiskStore
 from rapport.repeat.nudges import NudgeStore
-from rapport.repeat.preferences import pending_prompts
+from rapport.repeat.preferences import LEARNING_WINDOW, pending_prompts
 from rapport.request.constraints import OfferConstraints
 from rapport.request.offers import curated_offers
 from rapport.respond import automatic, mandates, reorder
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 FALLBACK_RANKER = "fallback:own-frequent-items"
 
 
-class ExperienceStore(DecisionStore, AutomaticStore, NudgeStore, Protocol):
+class ExperienceStore(DecisionStore, AutomaticStore, NudgeStore, ContactRiskStore, Protocol):
     """What carrying out an experience needs: the decision store's reads and writes, Respond's and Repeat's."""
 
 
@@ -61,6 +62,7 @@ def carry_out(
             f"the purchases expected since have not come"
         )
     step = _Step(store, state, decision_id, draft, now, rules, need)
+    step.unconfirmed = (source == "firm_default" or explored is not None) and not draft.situation.inbound
     if draft.experience == "automatic_execution" and not step.automatic():
         draft.experience = "coach_behavior"
     if draft.settled:
@@ -115,6 +117,7 @@ class _Step:
     ) -> None:
         self.store, self.state, self.customer_id, self.decision_id = store, state, state.customer_id, decision_id
         self.draft, self.now, self.rules, self.need = draft, now, rules, need
+        self.unconfirmed = False  # outbound on a level nobody confirmed: the firm's default, or a tried reminder
 
     def consents(self, purpose: str) -> bool:
         return self.state.consents(purpose, self.now)
@@ -264,6 +267,8 @@ class _Step:
         if not allowed:
             draft.nothing("no contact consent on any channel")
             return
+        if self.unconfirmed and self._too_risky():
+            return
         policy, log = self.state.policy, self.state.contacts
         assert policy is not None, "an outbound decision reads the contact policy with the customer's state"
         cost = contact_policy.fatigue(policy, log, self.now)
@@ -310,6 +315,22 @@ class _Step:
             {**action, "channel": plan.channel, "send_at": plan.send_at.isoformat(), "outbox_action_id": queued["id"]},
             status,
         )
+
+    def _too_risky(self) -> bool:
+        """A contact nobody confirmed is not sent to a customer whose refusals, or whose peers' refusals, tend to
+        end in complaints (rapport.repeat.contact_risk) — unless they acted on one in this category before."""
+        risk = self.store.contact_risk(self.customer_id)
+        if not risk.withholds_unconfirmed:
+            return False
+        category = self.need.category or self.need.item or "default"
+        turns = self.store.category_turns(self.customer_id, category, LEARNING_WINDOW)
+        if contact_risk.acted_on_contact(turns):
+            return False
+        self.draft.nothing(
+            f"no contact on a level nobody confirmed: {risk.describe()}; the customer sees it when they visit and "
+            "is asked how to be helped"
+        )
+        return True
 
 
 def nudge_message(need: Need, now: datetime) -> str:

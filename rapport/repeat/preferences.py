@@ -14,7 +14,8 @@ category, so the simulator can run them in memory and Decide runs the same code 
    bandit's arm it used (``Turn.arm``), so a rule can tell an ignored nudge on one channel and hour from ignoring
    on many; counting *ignored* only after several arms was tried and measured worse in the simulator (README).
 2. **Stepping back from automation**: a customer on *do it for me* who cancels ``AUTO_CANCELS`` automatic orders in
-   the category (since they last chose automation) is moved back to *remind me* — and asked: a
+   the category (since they last chose automation; one, for a customer whose refusals tend to end in complaints:
+   rapport.repeat.contact_risk) is moved back to *remind me* — and asked: a
    ``confirm_switch_back`` prompt ("we've switched you back to reminders — keep it?") is stored, queued in the
    outbox and shown with the next decisions about the category until the customer chooses a level themselves.
 3. **Offering a mandate**: a customer on *remind me* whose latest ``OFFER_AFTER`` reminders in the category were all
@@ -138,15 +139,18 @@ class PreferenceStore(ControlStore, OutboxStore, Protocol):
 
 
 # ----- the pure learner -------------------------------------------------------------------------------------------
-def learn(turns: Sequence[Turn], level: str, source: str, since: datetime | None = None) -> Learning:
-    """Learn from ``turns`` (newest first) while ``level`` (from ``source``) is in force, chosen at ``since``."""
+def learn(
+    turns: Sequence[Turn], level: str, source: str, since: datetime | None = None, auto_cancels: int = AUTO_CANCELS
+) -> Learning:
+    """Learn from ``turns`` (newest first) while ``level`` (from ``source``) is in force, chosen at ``since``;
+    ``auto_cancels`` cancelled automatic orders step back from automation (fewer for a customer at risk)."""
     if level == "do_it_for_me":
         cancelled = [
             t for t in turns
             if t.experience == "automatic_execution" and t.outcome == "cancelled"
             and (since is None or t.at is None or t.at >= since)
         ]  # fmt: skip
-        if len(cancelled) >= AUTO_CANCELS:
+        if len(cancelled) >= auto_cancels:
             evidence: dict[str, Any] = {"was": level, "step_back": True, "cancelled_automatic_orders": len(cancelled)}
             evidence["since"] = since.isoformat() if since is not None else None
             return Learning("remind_me", "confirm_switch_back", cancelled[0].sku, evidence)
@@ -288,12 +292,13 @@ def scores_of(turns: Sequence[Turn]) -> tuple[dict[str, float], dict[str, int]]:
 
 
 # ----- against the store ------------------------------------------------------------------------------------------
-def learn_from_outcome(store: PreferenceStore, customer_id: str, category: str, now: datetime) -> Learning:
+def learn_from_outcome(
+    store: PreferenceStore, customer_id: str, category: str, now: datetime, auto_cancels: int = AUTO_CANCELS
+) -> Learning:
     """Learn from the customer's latest outcomes in ``category``; store the learned level and the prompt, if any."""
     rows = store.control_rows(customer_id)
-    learning = learn_in_force(
-        rows, store.settings, category, store.category_turns(customer_id, category, LEARNING_WINDOW)
-    )
+    turns = store.category_turns(customer_id, category, LEARNING_WINDOW)
+    learning = learn_in_force(rows, store.settings, category, turns, auto_cancels)
     setting = learned_setting(rows, customer_id, category, learning, now)
     if setting is not None:
         store.put_control_level(setting)
@@ -305,11 +310,13 @@ def learn_from_outcome(store: PreferenceStore, customer_id: str, category: str, 
     return learning
 
 
-def learn_in_force(rows: list[ControlSetting], settings: Any, category: str, turns: Sequence[Turn]) -> Learning:
+def learn_in_force(
+    rows: list[ControlSetting], settings: Any, category: str, turns: Sequence[Turn], auto_cancels: int = AUTO_CANCELS
+) -> Learning:
     """:func:`learn` under the level in force for ``category`` given the customer's stored rows."""
     level, source = resolve_level(rows, settings, category)
     chosen = explicit_row(rows, category) if source == "explicit" else learned_row(rows, category)
-    return learn(turns, level, source, chosen.set_at if chosen is not None else None)
+    return learn(turns, level, source, chosen.set_at if chosen is not None else None, auto_cancels)
 
 
 def learned_setting(

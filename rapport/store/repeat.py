@@ -13,13 +13,15 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from rapport.decide.situations import INBOUND_CHANNELS
+from rapport.repeat import contact_risk
 from rapport.repeat.bandit import REWARD, NudgeBandit
+from rapport.repeat.contact_risk import ContactRisk
 from rapport.repeat.flywheel import ContactRecord, DecisionRecord
 from rapport.repeat.ope import LoggedNudge
 from rapport.repeat.preferences import Prompt, Turn
 from rapport.store.bandit import add_reward, load_bandit
 from rapport.store.consents import row_to
-from rapport.store.tables import contact_log, decision_outcomes, decisions, preference_prompts
+from rapport.store.tables import bandit_counts, contact_log, decision_outcomes, decisions, preference_prompts
 
 # A profile's open prompts, oldest first: read with a decision's state (rapport.store.decisions) and on their own.
 OPEN_PROMPTS = (
@@ -107,6 +109,23 @@ class SqlRepeat:
 
     def add_nudge_reward(self, customer_id: str, arm: str, reward: float, now: datetime) -> None:
         add_reward(self.engine, customer_id, arm, reward, now)
+
+    def add_contact_refusal(self, customer_id: str, complained: float, now: datetime) -> None:
+        """Count one refusal (a complaint or not) for the customer and the population, atomically."""
+        add_reward(self.engine, customer_id, contact_risk.EVENT, complained, now, name=contact_risk.NAME)
+
+    def contact_risk(self, customer_id: str) -> ContactRisk:
+        """The customer's own refusal counts and everyone else's (rapport.repeat.contact_risk)."""
+        query = select(bandit_counts.c.customer_id, bandit_counts.c.successes, bandit_counts.c.failures).where(
+            bandit_counts.c.bandit == contact_risk.NAME,
+            bandit_counts.c.arm == contact_risk.EVENT,
+            bandit_counts.c.customer_id.in_([contact_risk.POPULATION, customer_id]),
+        )
+        with self.engine.connect() as conn:
+            found = {cid: (float(s), float(s + f)) for cid, s, f in conn.execute(query)}
+        own = found.get(customer_id, (0.0, 0.0)) if customer_id != contact_risk.POPULATION else (0.0, 0.0)
+        total = found.get(contact_risk.POPULATION, (0.0, 0.0))
+        return ContactRisk(own, (max(0.0, total[0] - own[0]), max(0.0, total[1] - own[1])))
 
     def nudge_bandit(self, customer_id: str) -> NudgeBandit:
         """The population's counts and this customer's, as one decision needs them."""

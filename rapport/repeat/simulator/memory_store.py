@@ -32,6 +32,7 @@ from rapport.decide.state import CustomerState
 from rapport.errors import NotFound
 from rapport.recognize.need import Need
 from rapport.repeat.bandit import Arm, Choice, NudgeBandit, NudgeContext
+from rapport.repeat.contact_risk import ContactRisk, RiskCounts
 from rapport.repeat.preferences import LEARNING_WINDOW, Prompt, Turn
 from rapport.repeat.simulator.streams import CustomerStreams
 from rapport.request.history import Purchases
@@ -149,6 +150,35 @@ class _SeededBandit(NudgeBandit):
         return self.exploring.random(_index(customer_id))
 
 
+class _DailyRisk(RiskCounts):
+    """Contact-risk counts as the simulator reads them: the population's as of the start of the simulated day
+    (like the bandit's), the customer's own always current, so a sharded run reads what a run in one does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.snapshot = np.zeros(2)
+        self._own_then: dict[str, np.ndarray] = {}
+        self._changed: set[str] = set()
+
+    def add(self, customer_id: str, complained: float) -> None:
+        super().add(customer_id, complained)
+        self._changed.add(customer_id)
+
+    def refresh(self, population: np.ndarray | None = None) -> None:
+        self.snapshot = (self.population if population is None else population).copy()
+        for customer_id in self._changed:
+            self._own_then[customer_id] = self.customers[customer_id].copy()
+        self._changed.clear()
+
+    def daily(self, customer_id: str) -> ContactRisk:
+        own = self.customers.get(customer_id)
+        then = self._own_then.get(customer_id)
+        others = self.snapshot if then is None else np.clip(self.snapshot - then, 0.0, None)
+        if own is None:
+            return ContactRisk((0.0, 0.0), (float(others[0]), float(others[1])))
+        return ContactRisk((float(own[0]), float(own[1])), (float(others[0]), float(others[1])))
+
+
 def _index(customer_id: str) -> int:
     """The simulated customer's index ("c12" → 12); any other id, a stable number of its own."""
     digits = customer_id[1:]
@@ -177,6 +207,7 @@ class MemoryStore:
         self.bandit: _SeededBandit = _SeededBandit(
             seed
         )  # the population's counts and every customer's own, as the SQL store keeps them
+        self.risk = _DailyRisk()  # contact risk's counts (rapport.repeat.contact_risk), read like the bandit's
         self._outcomes: dict[str, list[Outcome]] = {}
         self._policies: dict[str, ContactPolicy] = {}
         self._parsed: dict[int, tuple[list[dict[str, Any]], list[tuple[Any, ...]]]] = {}  # products → their lines
@@ -360,6 +391,27 @@ class MemoryStore:
 
     def add_nudge_reward(self, customer_id: str, arm: str, reward: float, now: datetime) -> None:
         self.bandit.update(customer_id, arm, reward)
+
+    def add_contact_refusal(self, customer_id: str, complained: float, now: datetime) -> None:
+        self.risk.add(customer_id, complained)
+
+    def contact_risk(self, customer_id: str) -> ContactRisk:
+        return self.risk.daily(customer_id)
+
+    def population_counts(self) -> np.ndarray:
+        """What learning counted for the whole population (the bandit's, then contact risk's), in one array: a
+        sharded run sums every shard's at the start of each simulated day and hands the sum to :meth:`refresh`."""
+        return np.concatenate([self.bandit.population.ravel(), self.risk.population])
+
+    def refresh(self, population: np.ndarray | None = None) -> None:
+        """A new simulated day: decisions read the population's counts as of now (``population``: every shard's)."""
+        if population is None:
+            self.bandit.refresh(None)
+            self.risk.refresh(None)
+            return
+        size = self.bandit.population.size
+        self.bandit.refresh(population[:size].reshape(self.bandit.population.shape))
+        self.risk.refresh(population[size:])
 
     def nudge_bandit(self, customer_id: str) -> NudgeBandit:
         return self.bandit  # posterior(customer) reads the population's counts and this customer's, as loaded

@@ -176,11 +176,11 @@ class YearRun:
         return self.tally
 
     def _new_days(self, today: int, to: int) -> int:
-        """Each simulated day from ``today + 1`` to ``to`` begins: the bandit's population counts are refreshed
-        (summed over every shard of a sharded run, through ``sync``)."""
-        bandit = self.store.bandit
+        """Each simulated day from ``today + 1`` to ``to`` begins: the population's counts learning reads (the
+        bandit's, contact risk's) are refreshed (summed over every shard of a sharded run, through ``sync``)."""
+        store = self.store
         for _ in range(today, to):
-            bandit.refresh(None if self.sync is None else self.sync(bandit.population))
+            store.refresh(None if self.sync is None else self.sync(store.population_counts()))
         return to
 
     def level_accuracy(self) -> float:

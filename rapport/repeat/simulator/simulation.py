@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from rapport.errors import InvalidInput
-from rapport.repeat.bandit import NudgeBandit
 from rapport.repeat.simulator.intervals import cdnow_intervals, instacart_intervals
+from rapport.repeat.simulator.memory_store import MemoryStore
 from rapport.repeat.simulator.policies import FixedPolicy, LearnedPolicy, Policy
 from rapport.repeat.simulator.population import CATEGORIES, LEVELS, Population, Tolerance, draw_population
 from rapport.repeat.simulator.report import Tally, advantage, months_of, summary
@@ -190,7 +190,7 @@ def _in_processes(
     """One policy's customers sharded over ``shards`` forked processes (the population is shared, not copied)."""
     context = multiprocessing.get_context("fork")
     updates = context.Queue()
-    size = 2 * len(NudgeBandit().arms)
+    size = MemoryStore().population_counts().size  # the bandit's counts and contact risk's
     _SHARED.update(
         population=population,
         config=config,
