@@ -314,7 +314,11 @@ def main() -> None:
         server.wait(10)
     comparison = {
         "in_process_cpu": percentiles(local_cpu),
-        "in_process_vs_primary_key_read": {**percentiles(baseline), "ratio_p99": _ratio(local, baseline)},
+        "in_process_vs_primary_key_read": {
+            **percentiles(baseline),
+            "ratio_p50": _ratio(local, baseline, 50),  # the target's figure: p50 <= 4x
+            "ratio_p99": _ratio(local, baseline),
+        },
         "http_vs_get_health": {**percentiles(health), "ratio_p99": _ratio(remote, health)},
         "decisions_made": dict(sorted(made.items())),
         "store": store.dialect,
@@ -334,8 +338,8 @@ def main() -> None:
     print(json.dumps(result))
 
 
-def _ratio(measured: list[float], baseline: list[float]) -> float:
-    return round(float(np.percentile(measured, 99) / np.percentile(baseline, 99)), 2)
+def _ratio(measured: list[float], baseline: list[float], q: int = 99) -> float:
+    return round(float(np.percentile(measured, q) / np.percentile(baseline, q)), 2)
 
 
 if __name__ == "__main__":

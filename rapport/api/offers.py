@@ -25,6 +25,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+_NOT_PERSONAL = (
+    "no personalisation consent: the options anyone would get, not ranked on this customer's history (the "
+    "customer can grant it in the preference centre)"
+)
+
+
 class OffersBody(BaseModel):
     """The curated list: each option with the reason it was chosen and the evidence behind the reason."""
 
@@ -51,15 +57,15 @@ async def offers(
     cost less than the hand-off to a worker thread.
 
     Only items in stock or deliverable through a connection architecture, never one the customer returned or
-    complained about, within the price range, and only with the customer's personalisation consent (never in a
-    category they withdrew: ``personalisation:<category>``).
+    complained about, within the price range. Personal only with the customer's personalisation consent (never in
+    a category they withdrew: ``personalisation:<category>``); without it, the options anyone would get.
     """
     store = decision_store(request)
     canonical = _key.customer_id  # the profile customer_scope resolved
     withheld = withheld_categories(store, canonical, datetime.now(UTC))
+    personal = withheld is not None  # consent first: without it, the customer's history is not even read
     rules = OfferConstraints(min_price=min_price, max_price=max_price, withheld_categories=withheld or frozenset())
-    found = offer_list(store, canonical, k, need, rules, profile=True)
-    if withheld is None:  # consent first: nothing personal is offered to a customer who has not agreed to it
-        note = "no personalisation consent: no personal options (the customer can grant it in the preference centre)"
-        return OffersBody(customer_id=canonical, need=need, model_version=found.model_version, offers=[], note=note)
-    return OffersBody(customer_id=canonical, need=need, model_version=found.model_version, offers=found.offers)
+    found = offer_list(store, canonical, k, need, rules, profile=True, personal=personal)
+    note = None if personal else _NOT_PERSONAL
+    return OffersBody(customer_id=canonical, need=need, model_version=found.model_version, offers=found.offers,
+                      note=note)  # fmt: skip

@@ -21,7 +21,7 @@ from rapport.repeat.contact_risk import ContactRiskStore
 from rapport.repeat.nudges import NudgeStore
 from rapport.repeat.preferences import LEARNING_WINDOW, pending_prompts
 from rapport.request.constraints import OfferConstraints
-from rapport.request.offers import curated_offers
+from rapport.request.offers import offer_list
 from rapport.respond import automatic, mandates, reorder
 from rapport.respond.automatic import AutomaticStore
 from rapport.respond.outbox import action_row
@@ -203,9 +203,10 @@ class _Step:
         own frequent items only while no offer model has been trained yet."""
         rules = OfferConstraints(withheld_categories=self.state.withheld_categories(self.now))
         try:
-            offers = curated_offers(self.store, self.customer_id, self.rules.curated_k, self.need, rules)  # type: ignore[arg-type]
+            found = offer_list(self.store, self.customer_id, self.rules.curated_k, self.need, rules, profile=True)  # type: ignore[arg-type]
         except Conflict:
             return self._own_frequent_items()
+        offers = found.offers  # the state's customer id is the profile id: not looked up again
         if offers:
             self.draft.versions["ranker"] = offers[0].model_version
         self.draft.reasons.append(

@@ -56,6 +56,8 @@ class OfferSource(Protocol):
         """Which of ``skus`` are on hand or deliverable; None when no catalogue is loaded (no stock rule)."""
         ...
 
+    def latest_model_version(self) -> str | None: ...
+
     def load_model(self, version: str) -> OfferModel: ...
 
     @property
@@ -129,17 +131,23 @@ def offer_list(
     constraints: OfferConstraints | None = None,
     *,
     profile: bool = False,
+    personal: bool = True,
 ) -> OfferList:
     """:func:`curated_offers` with the profile id and the model version (what the API answers).
 
-    ``profile``: ``customer_id`` is a profile id already resolved (the API's ``customer_scope`` found it), so it
-    is not looked up again.
+    ``profile``: ``customer_id`` is a profile id already resolved (the API's ``customer_scope`` found it, the
+    decision's state holds it), so it is not looked up again. ``personal=False`` (no personalisation consent): the
+    customer's history is not read; the options are the ones anyone would get (popularity and standing within the
+    same constraints), never ranked on what they bought.
     """
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_OFFERS:
         raise InvalidInput(f"k={k!r} must be a whole number from 1 to {MAX_OFFERS}.")
     canonical = customer_id if profile else store.canonical_id(customer_id)
     source = store.offers
-    version, bought = source.model_version_and_purchases(canonical)
+    if personal:
+        version, bought = source.model_version_and_purchases(canonical)
+    else:
+        version, bought = source.latest_model_version(), Purchases([], [], frozenset())
     scorer = model_scorer(source, version)
     rules = OfferConstraints(excluded_skus=bought.excluded).combined(need_constraints(scorer, need))
     return OfferList(

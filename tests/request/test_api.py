@@ -33,8 +33,14 @@ def test_offers_with_reasons_for_read_and_decide_keys(client) -> None:
     model = train_offer_model(store.offers)
     anna = store.customer_by_identifier(Identifier("user_id", ANNA))
     unconsented = http.get(f"/v1/customers/{anna}/offers", params={"k": 3}, headers=keys["read"]).json()
-    assert unconsented["offers"] == [] and "personalisation consent" in unconsented["note"], "consent first"
+    assert "personalisation consent" in unconsented["note"], "consent first"
+    assert unconsented["offers"], "the options anyone would get"
+    someone_else = http.get(f"/v1/customers/{_another(store, anna)}/offers", params={"k": 3}, headers=keys["read"])
+    assert unconsented["offers"] == someone_else.json()["offers"], "not ranked on her history: anyone's options"
+    assert not any("you buy" in o["reason"] for o in unconsented["offers"])
     record_consent(SqlDecisionStore.over(store), anna, "personalisation", True, "web", datetime.now(UTC))
+    personal = http.get(f"/v1/customers/{anna}/offers", params={"k": 3}, headers=keys["read"]).json()
+    assert personal["note"] is None and personal["offers"] != unconsented["offers"], "with consent: her own"
     for scope in ("read", "decide"):
         response = http.get(f"/v1/customers/{anna}/offers", params={"k": 3}, headers=keys[scope])
         assert response.status_code == 200, response.text
@@ -49,6 +55,12 @@ def test_offers_with_reasons_for_read_and_decide_keys(client) -> None:
     record_consent(SqlDecisionStore.over(store), anna, "personalisation:toner", False, "app", datetime.now(UTC))
     withheld = http.get(f"/v1/customers/{anna}/offers", params={"k": 5}, headers=keys["read"]).json()["offers"]
     assert withheld and all(o["category"] != "toner" for o in withheld), "a withdrawn category never appears"
+
+
+def _another(store: Store, anna: str) -> str:
+    """A customer of the shop other than Anna, with orders of their own."""
+    lines = store.offers.all_order_lines()
+    return str(next(c for c in lines["customer"].unique() if c != anna))
 
 
 def test_errors(client) -> None:

@@ -193,6 +193,9 @@ class _NoOffers:
     def model_version_and_purchases(self, canonical_id: str) -> tuple[str | None, Purchases]:
         return None, Purchases((), (), frozenset())
 
+    def latest_model_version(self) -> str | None:
+        return None
+
 
 class MemoryStore:
     """An in-memory ExperienceStore + ControlStore + OutcomeLog for the customers of one simulation run."""
