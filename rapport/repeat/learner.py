@@ -16,12 +16,13 @@ learn. O(window) per outcome, O(1) per level look-up, no I/O.
 from __future__ import annotations
 
 from collections import deque
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from rapport.decide.control import ControlSetting, check_level, resolve_level
 from rapport.repeat.bandit import NudgeBandit
 from rapport.repeat.preferences import (
+    AUTO_CANCELS,
     LEARNING_WINDOW,
     Learning,
     Prompt,
@@ -30,6 +31,9 @@ from rapport.repeat.preferences import (
     learned_setting,
     new_prompt,
 )
+
+
+AFTER_DECISION = timedelta(microseconds=1)  # an outcome without its own time: just after its decision
 
 
 class Learner:
@@ -57,17 +61,26 @@ class Learner:
     def observe(
         self, customer_id: str, category: str, experience: str, outcome: str, sku: str | None, at: datetime,
         decision_id: str | None = None, arm: str | None = None, inbound: bool = False,
+        outcome_at: datetime | None = None, auto_cancels: int = AUTO_CANCELS,
     ) -> Learning:  # fmt: skip
-        """Record one outcome of a decision about ``category`` and learn from it (the same rules as Decide)."""
+        """Record one outcome of a decision about ``category`` and learn from it (the same rules as Decide).
+
+        ``at`` is when the decision was made, ``outcome_at`` when its outcome came (Decide learns then, so a level
+        learned from this outcome is judged on later decisions only, never on the one it came from); without it, the
+        outcome is taken to come just after the decision. ``auto_cancels`` is the number of cancelled automatic
+        orders that step back to reminders; Decide lowers it for a customer at contact risk
+        (rapport.repeat.contact_risk), which this class does not track.
+        """
+        learned_at = outcome_at if outcome_at is not None else at + AFTER_DECISION
         turns = self._turns.setdefault((customer_id, category), deque(maxlen=LEARNING_WINDOW))
         turns.appendleft(Turn(experience, outcome, sku, at, decision_id, arm, inbound))
         rows = self.rows(customer_id)
-        learning = learn_in_force(rows, self.settings, category, list(turns))
-        setting = learned_setting(rows, customer_id, category, learning, at)
+        learning = learn_in_force(rows, self.settings, category, list(turns), auto_cancels)
+        setting = learned_setting(rows, customer_id, category, learning, learned_at)
         if setting is not None:
             self._rows.setdefault(customer_id, {})[(category, "learned")] = setting
         if learning.prompt_kind is not None:
-            prompt = new_prompt(customer_id, category, learning, at)
+            prompt = new_prompt(customer_id, category, learning, learned_at)
             self._prompts.setdefault(customer_id, {}).setdefault(prompt.prompt_key, prompt)
         return learning
 
