@@ -32,7 +32,6 @@ from rapport.repeat.preferences import (
     new_prompt,
 )
 
-
 AFTER_DECISION = timedelta(microseconds=1)  # an outcome without its own time: just after its decision
 
 

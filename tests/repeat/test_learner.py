@@ -62,8 +62,10 @@ def test_learning_asks_first_and_after_a_demotion_and_the_answer_is_the_customer
     automate=st.booleans(),
 )
 @example(  # a level learned from an outcome is judged on later decisions only (found by Hypothesis)
-    stream=[("respond_to_desire", "dismissed")] * 3 + [("curated_offering", "dismissed")] * 2
-    + [("coach_behavior", "dismissed")] + [("respond_to_desire", "accepted")] * 6
+    stream=[("respond_to_desire", "dismissed")] * 3
+    + [("curated_offering", "dismissed")] * 2
+    + [("coach_behavior", "dismissed")]
+    + [("respond_to_desire", "accepted")] * 6
     + [("coach_behavior", "accepted"), ("coach_behavior", "dismissed")],
     automate=False,
 )
