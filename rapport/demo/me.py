@@ -84,7 +84,14 @@ def _shop_orders(store: SqlConversationStore, cid: str, at: datetime) -> None:
 
 def _reminder(store: SqlConversationStore, cid: str, at: datetime) -> dict[str, Any] | None:
     """A reminder for the customer's usual item of another category (remind me, the firm's default level)."""
-    earlier = next((d for d in store.decisions_of(cid, 200) if (d.action or {}).get("type") == "nudge"), None)
+    earlier = next(
+        (
+            d
+            for d in store.decisions_of(cid, 200)
+            if (d.action or {}).get("type") == "nudge" and d.category in (*REMINDED_CATEGORIES, VITAMINS[2])
+        ),
+        None,
+    )  # a toner nudge of the toner story (whether one came depends on the day the demo runs) is not this one
     if earlier is not None:
         return explain(earlier).to_dict()
     usual = next((u for c in REMINDED_CATEGORIES if (u := usual_order(store, cid, category=c)) is not None), None)
