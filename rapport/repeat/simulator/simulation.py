@@ -159,7 +159,7 @@ def _figures(config: SimulationConfig, parts: list[dict[str, Any]]) -> dict[str,
 
 _SHARED: dict[str, Any] = {}  # what a forked shard inherits: the population, the config, the queue, the barriers
 SYNC_TIMEOUT = 900.0  # seconds a shard waits for the others at a day's start before the run fails
-FILL_NICENESS = 10  # how much lower a fixed policy's shard runs than the learned one's (see _side_by_side)
+FILL_NICENESS = 3  # a fixed policy's shard runs this much nicer than a learning one (mild: it must not starve)
 
 
 def _shard(name: str, shard: int, shards: int) -> None:
@@ -200,9 +200,10 @@ def _side_by_side(
 
     A policy that learns (``learned``) shares the population's counts at each simulated day's start, so its
     ``workers`` shards all start at once and wait for each other every day. The fixed policies share nothing:
-    each is cut into ``2 * workers`` shards that fill ``workers`` more processes, the largest first, at a lower
-    priority (``FILL_NICENESS``), so they take a core only while a learning shard waits at its day's barrier or is
-    done. The figures are those of one process whatever the order the shards finish in."""
+    each is cut into ``2 * workers`` shards that fill ``workers`` more processes, the largest first, at a slightly
+    lower priority (``FILL_NICENESS``): they take the cores a learning shard leaves while it waits at its day's
+    barrier, the learning shards (the longest) finish well before the end, and the small fixed shards even out the
+    end. The figures are those of one process whatever the order the shards finish in."""
     context = multiprocessing.get_context("fork")
     updates = context.Queue()
     size = MemoryStore().population_counts().size  # the bandit's counts and contact risk's
