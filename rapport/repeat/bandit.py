@@ -249,7 +249,7 @@ class NudgeBandit:
             draws = rng.beta(alpha[mask], beta[mask], size=(self.draws, n))
             wins = np.bincount(draws.argmax(axis=1), minlength=n) / self.draws
         else:
-            wins = _win_shares(alpha[mask], beta[mask])
+            wins = win_probabilities(alpha[mask], beta[mask])
         floor = min(self.explore, 1.0 / n)
         shares = (1.0 - floor * n) * wins + floor
         probabilities = np.zeros(len(self.arms))
@@ -324,23 +324,6 @@ def win_probabilities(alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
         others *= suffix
     p = np.einsum("ij,ij->i", w, others)
     return p / p.sum()
-
-
-# The win shares by the allowed arms' posteriors: customers with the same own counts (most have none, or a few
-# outcomes) against the same population's read the same shares, worked out once. The same numbers as computing them.
-_WINS: dict[tuple[float, ...], np.ndarray] = {}
-WINS_KEPT = 50_000  # a few MB at most
-
-
-def _win_shares(alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    key = (*alpha.tolist(), *beta.tolist())
-    found = _WINS.get(key)
-    if found is None:
-        if len(_WINS) >= WINS_KEPT:
-            _WINS.clear()
-        found = _WINS[key] = win_probabilities(alpha, beta)
-        found.setflags(write=False)
-    return found
 
 
 # A posterior's cells (mass per cell, and the mass below each cell's middle), by its (alpha, beta): arms the
