@@ -21,7 +21,7 @@ def new_decision_id() -> str:
     return uuid4_hex()
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     """What Rapport does for a customer now, the reasons in plain words, and the model versions behind it."""
 

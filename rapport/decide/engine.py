@@ -70,7 +70,7 @@ class DecisionStore(Protocol):
     def frequent_items(self, customer_id: str, category: str | None, k: int) -> list[dict[str, Any]]: ...
 
 
-@dataclass
+@dataclass(slots=True)
 class _Draft:
     """The decision as it forms: each step narrows it and says why."""
 

@@ -18,7 +18,7 @@ from rapport.decide.control import ControlSetting
 from rapport.recognize.need import Need
 
 
-@dataclass
+@dataclass(slots=True)
 class CustomerState:
     """One customer's needs and preferences as of one decision; ``policy`` and ``contacts`` only when outbound."""
 

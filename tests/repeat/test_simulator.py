@@ -99,6 +99,24 @@ def test_a_run_sharded_over_processes_gives_the_figures_of_one_process() -> None
     assert one["policies"]["learned"]["questions_asked"] > 0  # the learned policy did learn and ask in the run
 
 
+def test_policies_run_side_by_side_give_the_figures_of_one_process() -> None:
+    """With workers > 1 every policy's shards run at once (the fixed ones cut finer, at a lower priority), so
+    shards of different policies finish in any order: the figures stay those of one process, and the progress
+    each policy reports still adds up to its days."""
+    policies = ("coach", "learned", "automate")
+    one = simulate(SimulationConfig(customers=70, days=40, seed=3, policies=policies, workers=1))
+    told: dict[str, float] = {}
+
+    def progress(name: str, days: float) -> None:
+        told[name] = told.get(name, 0.0) + days
+
+    three = simulate(SimulationConfig(customers=70, days=40, seed=3, policies=policies, workers=3), progress)
+    assert three["policies"] == one["policies"]
+    assert list(three["policies"]) == list(policies)
+    assert told.keys() == set(policies) and all(abs(days - 40) < 1e-9 for days in told.values())
+    assert set(three["seconds"]) == {*policies, "total"}
+
+
 def test_a_customers_draws_do_not_depend_on_anyone_elses() -> None:
     from rapport.repeat.simulator.streams import CustomerStreams
 

@@ -259,7 +259,9 @@ class MemoryStore:
 
     # ----- what a decision reads -------------------------------------------------------------------------------
     def customer_state(self, reference: str, now: datetime, outbound: bool) -> CustomerState:
-        record = self.customers[self.canonical_id(reference)]
+        record = self.customers.get(reference)
+        if record is None:
+            raise NotFound(f"No simulated customer {reference!r}.")
         state = CustomerState(
             reference, self._settings, list(record.needs), list(record.control.values()), record.consents
         )

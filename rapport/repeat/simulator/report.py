@@ -47,7 +47,11 @@ class Tally:
         self._rows = np.asarray(values, dtype=float).tolist()
 
     def add(self, name: str, day: float, amount: float = 1.0) -> None:
-        month = min(max(int(day / MONTH_DAYS), 0), self.months - 1)
+        month = int(day / MONTH_DAYS)
+        if month < 0:
+            month = 0
+        elif month >= self.months:
+            month = self.months - 1
         self._rows[month][_COLUMN[name]] += amount
 
     def total(self, name: str) -> float:

@@ -304,13 +304,19 @@ class YearRun:
     def _local(self, i: int, day: float, hour: int) -> float:
         """``day`` moved to ``hour`` o'clock in the customer's time zone (never before ``day`` itself)."""
         zone = self.timezone[i]
-        offset = self._offset(zone, day)
+        table = self.offsets.get(zone)
+        if table is None:
+            self._offset(zone, day)
+            table = self.offsets[zone]
+        h = math.floor(day * 24)  # (the offsets' table read inline: ``_offset``, twice an event)
+        offset = table[h] if 0 <= h < len(table) else self._offset_at(zone, h)
         local = day + offset  # days since START on the customer's wall clock
         target = math.floor(local) + hour / 24
         if target < local - 1e-9:  # (a moment already at that hour, up to float rounding, stays)
             target += 1.0
         utc = target - offset
-        moved = self._offset(zone, utc)
+        h = math.floor(utc * 24)
+        moved = table[h] if 0 <= h < len(table) else self._offset_at(zone, h)
         found = target - moved if moved != offset else utc
         return round(found * 86_400e6) / 86_400e6  # to the microsecond, as a datetime would hold it
 

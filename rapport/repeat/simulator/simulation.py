@@ -7,6 +7,7 @@ traits); the customers' reactions draw from the same seed. The result is JSON-re
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ from rapport.repeat.simulator.streams import CustomerStreams
 POLICIES = ("respond_to_desire", "coach", "automate", "learned")
 ANSWER_RATE = 0.5  # share of the questions and offers learning puts that a simulated customer answers
 FIXED_LEVELS = {"respond_to_desire": "i_choose", "coach": "remind_me", "automate": "do_it_for_me"}
+HEAVIEST_FIRST = ("automate", "coach", "respond_to_desire")  # the fixed policies by their CPU time a customer
 Progress = Callable[[str, float], None]  # (policy, simulated days done since the last call)
 
 
@@ -81,25 +83,27 @@ def make_policy(name: str, population: Population, seed: int = 0) -> Policy:
 def simulate(config: SimulationConfig, progress: Progress | None = None) -> dict[str, Any]:
     """Run every policy of ``config`` over the same population; the figures per policy, per month, and timings.
 
-    With ``workers`` > 1 each policy's customers are sharded over that many processes, one policy after the
-    other. Every customer draws from streams of their own and the nudge bandit reads the population's counts as
-    of the start of each simulated day (every shard's counts summed then), so a sharded run gives the figures of
-    the run in one process.
+    With ``workers`` > 1 the policies' customers are sharded over processes that run side by side (see
+    :func:`_side_by_side`; a policy's seconds are then the time from the start until its last shard is done).
+    Every customer draws from streams of their own and the nudge bandit reads the population's counts as of the
+    start of each simulated day (every shard's counts summed then), so a sharded run gives the figures of the run
+    in one process.
     """
     started = time.perf_counter()
     population = draw_population(
         config.customers, config.seed, config.automation_share, config.contact_tolerance, config.days
     )
     workers = max(1, min(config.workers, config.customers))
-    done = []
-    for name in config.policies:
-        began = time.perf_counter()
-        if workers == 1:
+    if workers == 1:
+        done = []
+        for name in config.policies:
+            began = time.perf_counter()
             tell = None if progress is None else (lambda days, name=name: progress(name, days))
             parts = [_run_shard(population, config, name, range(config.customers), tell, None)]
-        else:
-            parts = _in_processes(population, config, name, workers, progress)
-        done.append((name, _figures(config, parts), round(time.perf_counter() - began, 2)))
+            done.append((name, _figures(config, parts), round(time.perf_counter() - began, 2)))
+    else:
+        shards, took = _side_by_side(population, config, workers, progress)
+        done = [(name, _figures(config, shards[name]), took[name]) for name in config.policies]
     results = {name: figures for name, figures, _ in done}
     seconds = {name: took for name, _, took in done}
     return {
@@ -153,15 +157,19 @@ def _figures(config: SimulationConfig, parts: list[dict[str, Any]]) -> dict[str,
     return figures
 
 
-_SHARED: dict[str, Any] = {}  # what a forked shard inherits: the population, the config, the queue, the barrier
+_SHARED: dict[str, Any] = {}  # what a forked shard inherits: the population, the config, the queue, the barriers
 SYNC_TIMEOUT = 900.0  # seconds a shard waits for the others at a day's start before the run fails
+FILL_NICENESS = 3  # a fixed policy's shard runs this much nicer than a learning one (mild: it must not starve)
 
 
 def _shard(name: str, shard: int, shards: int) -> None:
-    updates, barrier, slots = _SHARED["queue"], _SHARED["barrier"], _SHARED["slots"]
-    population, config = _SHARED["population"], _SHARED["config"]
+    updates, population, config = _SHARED["queue"], _SHARED["population"], _SHARED["config"]
+    synced = name not in FIXED_LEVELS  # the fixed policies learn nothing: no counts to share
+    if not synced:
+        os.nice(FILL_NICENESS)
 
     def sync(counts: np.ndarray) -> np.ndarray:
+        barrier, slots = _SHARED["barriers"][name], _SHARED["slots"][name]
         table = np.frombuffer(slots, dtype=float).reshape(shards, *counts.shape)
         table[shard] = counts
         barrier.wait()
@@ -175,50 +183,78 @@ def _shard(name: str, shard: int, shards: int) -> None:
             config,
             name,
             range(shard, config.customers, shards),
-            lambda days: updates.put(("days", shard, days / shards)),
-            sync if name not in FIXED_LEVELS else None,  # the fixed policies learn nothing: no counts to share
+            lambda days: updates.put(("days", name, shard, days / shards)),
+            sync if synced else None,
         )
-        updates.put(("done", shard, part))
+        updates.put(("done", name, shard, part))
     except BaseException as exc:
-        updates.put(("error", shard, f"{type(exc).__name__}: {exc}"))
+        updates.put(("error", name, shard, f"{type(exc).__name__}: {exc}"))
         raise
 
 
-def _in_processes(
-    population: Population, config: SimulationConfig, name: str, shards: int, progress: Progress | None
-) -> list[dict[str, Any]]:
-    """One policy's customers sharded over ``shards`` forked processes (the population is shared, not copied)."""
+def _side_by_side(
+    population: Population, config: SimulationConfig, workers: int, progress: Progress | None
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, float]]:
+    """Every policy's shards in forked processes (the population is shared, not copied), run side by side so no
+    core idles while work is left: each policy's shards, and the seconds from the start until its last was done.
+
+    A policy that learns (``learned``) shares the population's counts at each simulated day's start, so its
+    ``workers`` shards all start at once and wait for each other every day. The fixed policies share nothing:
+    each is cut into ``2 * workers`` shards that fill ``workers`` more processes, the largest first, at a slightly
+    lower priority (``FILL_NICENESS``): they take the cores a learning shard leaves while it waits at its day's
+    barrier, the learning shards (the longest) finish well before the end, and the small fixed shards even out the
+    end. The figures are those of one process whatever the order the shards finish in."""
     context = multiprocessing.get_context("fork")
     updates = context.Queue()
     size = MemoryStore().population_counts().size  # the bandit's counts and contact risk's
+    synced = [name for name in config.policies if name not in FIXED_LEVELS]
+    cuts = {name: workers if name in synced else min(2 * workers, config.customers) for name in config.policies}
     _SHARED.update(
         population=population,
         config=config,
         queue=updates,
-        barrier=context.Barrier(shards, timeout=SYNC_TIMEOUT),
-        slots=context.RawArray("d", shards * size),
+        barriers={name: context.Barrier(workers, timeout=SYNC_TIMEOUT) for name in synced},
+        slots={name: context.RawArray("d", workers * size) for name in synced},
     )
-    processes = [context.Process(target=_shard, args=(name, s, shards), daemon=True) for s in range(shards)]
-    for process in processes:
+    waiting = [(name, s) for name in synced for s in range(cuts[name])]
+    waiting += [(name, s) for name in HEAVIEST_FIRST if name in cuts for s in range(cuts[name])]
+    running: dict[tuple[str, int], Any] = {}
+    parts: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in config.policies}
+    took: dict[str, float] = {}
+    began = time.perf_counter()
+
+    def start(name: str, shard: int) -> None:
+        process = context.Process(target=_shard, args=(name, shard, cuts[name]), daemon=True)
         process.start()
-    parts: dict[int, dict[str, Any]] = {}
+        running[(name, shard)] = process
+
     try:
-        while len(parts) < shards:
+        while waiting and waiting[0][0] in synced:  # a learning policy's shards, all at once
+            start(*waiting.pop(0))
+        while waiting or running:
+            fixed = sum(1 for name, _ in running if name not in synced)
+            while waiting and fixed < workers:
+                start(*waiting.pop(0))
+                fixed += 1
             try:
-                kind, shard, value = updates.get(timeout=0.5)
+                kind, name, shard, value = updates.get(timeout=0.5)
             except queue.Empty:
-                if any(p.exitcode not in (None, 0) for p in processes):
-                    raise RuntimeError(f"A shard of the {name} policy died.") from None
+                dead = [key for key, p in running.items() if p.exitcode not in (None, 0)]
+                if dead:
+                    raise RuntimeError(f"A shard of the {dead[0][0]} policy died.") from None
                 continue
             if kind == "error":
                 raise RuntimeError(f"Shard {shard} of the {name} policy failed: {value}")
             if kind == "days" and progress is not None:
                 progress(name, value)
             elif kind == "done":
-                parts[shard] = value
+                parts[name][shard] = value
+                running.pop((name, shard)).join()
+                if len(parts[name]) == cuts[name]:
+                    took[name] = round(time.perf_counter() - began, 2)
     finally:
-        for process in processes:
-            if process.is_alive() and len(parts) < shards:
+        for process in running.values():
+            if process.is_alive():
                 process.terminate()
             process.join()
-    return [parts[s] for s in range(shards)]
+    return {name: [parts[name][s] for s in range(cuts[name])] for name in config.policies}, took
