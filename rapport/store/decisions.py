@@ -25,14 +25,14 @@ from rapport.decide.decision import Decision
 from rapport.decide.outcomes import Outcome
 from rapport.decide.state import CustomerState
 from rapport.errors import NotFound
-from rapport.repeat.preferences import Prompt
+from rapport.repeat.preferences import LEARNING_WINDOW, Prompt
 from rapport.store import consents as preference_reads
 from rapport.store.bandit import COUNTS_FOR_ONE, bandit_from
 from rapport.store.consents import SqlPreferences, row_to
 from rapport.store.engine import reading
 from rapport.store.needs import _need as need_from_row  # the row → Need mapping of the needs table
 from rapport.store.pipeline import Prepared, run_together
-from rapport.store.repeat import OPEN_PROMPTS, SqlRepeat
+from rapport.store.repeat import CONTACT_RISK_COUNTS, NEED_TURNS, OPEN_PROMPTS, SqlRepeat, need_turns, risk_from
 from rapport.store.respond import RespondStore
 from rapport.store.store import Store
 from rapport.store.tables import (
@@ -78,6 +78,8 @@ _OUTBOUND_READS = {
     "traits": _of_record(preference_reads._TRAITS),
     "contacts": _of_record(preference_reads._CONTACTS),
     "bandit": _of_record(COUNTS_FOR_ONE),
+    "risk": _of_record(CONTACT_RISK_COUNTS),
+    "turns": _of_record(NEED_TURNS),
 }
 _PG_ASYNC_COMMIT = Prepared.of(text("SET LOCAL synchronous_commit TO OFF"))
 _INSERT_DECISION = Prepared.of(insert(decisions).values({c.name: bindparam(c.name) for c in decisions.c}))
@@ -129,6 +131,8 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
         window = {"start": default_window[0], "end": default_window[1]}
         values = {name: {"ref": reference, **(window if name == "contacts" else {})} for name in reads}
         values["needs"] = {"id": reference}
+        if outbound:
+            values["turns"]["limit"] = LEARNING_WINDOW
         found = dict(zip(reads, run_together(conn, [(reads[n], values[n]) for n in reads]), strict=True))
         if not found["needs"]:
             return None
@@ -145,6 +149,10 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
         )
         if outbound:
             state.bandit = bandit_from(found["bandit"])
+            state.risk = risk_from(
+                canonical, [(r["customer_id"], r["successes"], r["failures"]) for r in found["risk"]]
+            )
+            state.turns = need_turns(found["turns"])
             own = dict(found["policy"][0]["policy"]) if found["policy"] else {}
             zone = None if own.get("timezone") else _zone(found["traits"])
             state.policy = policy = policy_from(self.settings, own, zone)
