@@ -48,3 +48,18 @@ def test_the_outbound_state_holds_the_contact_risk_and_each_needs_latest_turns(d
     assert len(state.turns["toner"]) == LEARNING_WINDOW
     inbound = decisions.customer_state(cid, NOW, outbound=False)
     assert inbound.risk is None and inbound.turns is None, "an inbound decision sends no contact: not read"
+
+
+def test_the_own_frequent_items_and_the_order_history_read_through_the_driver(decisions: SqlDecisionStore) -> None:
+    paper = {"products": [{"sku": "PAPER-A4", "category": "paper", "quantity": 1, "price": 5.0}]}
+    cid = customer(decisions, "frequent", orders=[toner_order(), paper, toner_order(2)])
+    first = NOW - timedelta(days=60)  # the conftest's customers order every ten days from then
+    rows = decisions.frequent_items(cid, None, 3)
+    assert [(r["sku"], r["count"], r["last_at"]) for r in rows] == [
+        ("TONER-BK-305", 2, first + timedelta(days=20)),
+        ("PAPER-A4", 1, first + timedelta(days=10)),
+    ]
+    assert [r["sku"] for r in decisions.frequent_items(cid, "paper", 3)] == ["PAPER-A4"]
+    history = decisions.order_history(cid, 2)
+    assert [h["timestamp"] for h in history] == [first + timedelta(days=20), first + timedelta(days=10)]
+    assert history[0]["properties"]["products"][0]["quantity"] == 2
