@@ -319,12 +319,17 @@ class _Step:
 
     def _too_risky(self) -> bool:
         """A contact nobody confirmed is not sent to a customer whose refusals, or whose peers' refusals, tend to
-        end in complaints (rapport.repeat.contact_risk) — unless they acted on one in this category before."""
-        risk = self.store.contact_risk(self.customer_id)
+        end in complaints (rapport.repeat.contact_risk) — unless they acted on one in this category before. Both
+        are read with the customer's state when the store can (its needs' categories and items)."""
+        state = self.state
+        risk = state.risk if state.risk is not None else self.store.contact_risk(self.customer_id)
         if not risk.withholds_unconfirmed:
             return False
         category = self.need.category or self.need.item or "default"
-        turns = self.store.category_turns(self.customer_id, category, LEARNING_WINDOW)
+        if state.turns is not None and category in (self.need.category, self.need.item):  # read with the state
+            turns = state.turns.get(category, [])
+        else:
+            turns = self.store.category_turns(self.customer_id, category, LEARNING_WINDOW)
         if contact_risk.acted_on_contact(turns):
             return False
         self.draft.nothing(

@@ -33,6 +33,9 @@ class CustomerState:
     # Read with the state when the store can (None: the decision asks the store when it needs them):
     prompts: list[Any] | None = None  # the profile's open preference prompts (rapport.repeat.preferences.Prompt)
     bandit: Any | None = None  # outbound: the nudge bandit's counts, the population's and the customer's
+    risk: Any | None = None  # outbound: the contact risk's counts (rapport.repeat.contact_risk.ContactRisk)
+    # outbound: the latest outcomes (rapport.repeat.preferences.Turn) of each category or item the needs name
+    turns: dict[str, list[Any]] | None = None
     _consents: dict[str, bool] | None = None
 
     def control_level(self, category: str) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, String, bindparam, insert, select, text
+from sqlalchemy import BindParameter, Connection, String, bindparam, insert, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.visitors import replacement_traverse
@@ -19,20 +19,20 @@ from sqlalchemy.sql.visitors import replacement_traverse
 from rapport.customers.profile import ORDER_EVENTS
 from rapport.customers.service import resolve_customer
 from rapport.decide.consent import Consent, joined_records
-from rapport.decide.contact_policy import Contact, contacts_window, policy_from
+from rapport.decide.contact_policy import Contact, ContactPolicy, contacts_window, policy_from
 from rapport.decide.control import ControlSetting
 from rapport.decide.decision import Decision
 from rapport.decide.outcomes import Outcome
 from rapport.decide.state import CustomerState
 from rapport.errors import NotFound
-from rapport.repeat.preferences import Prompt
+from rapport.repeat.preferences import LEARNING_WINDOW, Prompt
 from rapport.store import consents as preference_reads
 from rapport.store.bandit import COUNTS_FOR_ONE, bandit_from
 from rapport.store.consents import SqlPreferences, row_to
 from rapport.store.engine import reading
 from rapport.store.needs import _need as need_from_row  # the row → Need mapping of the needs table
 from rapport.store.pipeline import Prepared, run_together
-from rapport.store.repeat import OPEN_PROMPTS, SqlRepeat
+from rapport.store.repeat import CONTACT_RISK_COUNTS, NEED_TURNS, OPEN_PROMPTS, SqlRepeat, need_turns, risk_from
 from rapport.store.respond import RespondStore
 from rapport.store.store import Store
 from rapport.store.tables import (
@@ -78,7 +78,19 @@ _OUTBOUND_READS = {
     "traits": _of_record(preference_reads._TRAITS),
     "contacts": _of_record(preference_reads._CONTACTS),
     "bandit": _of_record(COUNTS_FOR_ONE),
+    "risk": _of_record(CONTACT_RISK_COUNTS),
+    "turns": _of_record(NEED_TURNS),
 }
+# Every order event of the profile (the ranker's fallback: the customer's own frequent items).
+_ORDERS = Prepared.of(
+    select(events.c.timestamp, events.c.properties).where(
+        events.c.customer_id.in_(
+            select(customers.c.id).where(customers.c.canonical_id == bindparam("cid")).scalar_subquery()
+        ),
+        events.c.type == "track",
+        events.c.name.in_([literal(n) for n in ORDER_EVENTS]),
+    )
+)
 _PG_ASYNC_COMMIT = Prepared.of(text("SET LOCAL synchronous_commit TO OFF"))
 _INSERT_DECISION = Prepared.of(insert(decisions).values({c.name: bindparam(c.name) for c in decisions.c}))
 # ON CONFLICT DO NOTHING is the same SQL on both stores (compiled for each by Prepared)
@@ -107,6 +119,16 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
             return store
         return cls(store.settings, engine=store.engine)
 
+    def _policy(self, zone: str | None) -> ContactPolicy:
+        """The firm's contact policy for a customer with none of their own, in time zone ``zone`` (their traits'),
+        built once per process for each zone and these settings: every outbound decision needs it."""
+        cache = self.__dict__.setdefault("_policies", {})
+        key = (id(self.settings), zone)
+        found = cache.get(key)
+        if found is None or found[0] is not self.settings:
+            found = cache[key] = (self.settings, policy_from(self.settings, {}, zone))
+        return found[1]
+
     # ----- what a decision reads -----------------------------------------------------------------------------
     def customer_state(self, reference: str, now: datetime, outbound: bool) -> CustomerState:
         """Everything a decision reads about the customer, on one connection, in one go (``run_together``: one
@@ -124,11 +146,13 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
 
     def _pipelined_state(self, conn: Connection, reference: str, now: datetime, outbound: bool) -> CustomerState | None:
         """The state read in one go, for a record id; None when ``reference`` is no record id."""
-        default_window = contacts_window(policy_from(self.settings, {}, None), now)
+        default_window = contacts_window(self._policy(None), now)
         reads = dict(_STATE_READS, **(_OUTBOUND_READS if outbound else {}))
         window = {"start": default_window[0], "end": default_window[1]}
         values = {name: {"ref": reference, **(window if name == "contacts" else {})} for name in reads}
         values["needs"] = {"id": reference}
+        if outbound:
+            values["turns"]["limit"] = LEARNING_WINDOW
         found = dict(zip(reads, run_together(conn, [(reads[n], values[n]) for n in reads]), strict=True))
         if not found["needs"]:
             return None
@@ -145,9 +169,13 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
         )
         if outbound:
             state.bandit = bandit_from(found["bandit"])
+            state.risk = risk_from(
+                canonical, [(r["customer_id"], r["successes"], r["failures"]) for r in found["risk"]]
+            )
+            state.turns = need_turns(found["turns"])
             own = dict(found["policy"][0]["policy"]) if found["policy"] else {}
             zone = None if own.get("timezone") else _zone(found["traits"])
-            state.policy = policy = policy_from(self.settings, own, zone)
+            state.policy = policy = policy_from(self.settings, own, zone) if own else self._policy(zone)
             start, end = contacts_window(policy, now)
             if start < default_window[0] or end > default_window[1]:  # the customer's own caps look further
                 state.contacts = self.contacts_between(canonical, start, end, conn)
@@ -248,20 +276,18 @@ class SqlDecisionStore(SqlPreferences, SqlRepeat, RespondStore):
     # ----- the customer's own history (the ranker's fallback) -------------------------------------------------
     def frequent_items(self, customer_id: str, category: str | None, k: int) -> list[dict[str, Any]]:
         """The items the customer ordered most often (in ``category`` if given), with counts and last order time."""
-        members = select(customers.c.id).where(customers.c.canonical_id == customer_id).scalar_subquery()
-        query = select(events.c.timestamp, events.c.properties).where(
-            events.c.customer_id.in_(members), events.c.type == "track", events.c.name.in_(ORDER_EVENTS)
-        )
         counts: Counter[str] = Counter()
         last: dict[str, datetime] = {}
         with reading(self.engine) as conn:
-            for timestamp, properties in conn.execute(query):
-                for product in (properties or {}).get("products") or []:
-                    sku = product.get("sku") if isinstance(product, dict) else None
-                    if not isinstance(sku, str) or (category and product.get("category") != category):
-                        continue
-                    counts[sku] += 1
-                    last[sku] = max(last.get(sku, timestamp), timestamp)
+            rows = run_together(conn, [(_ORDERS, {"cid": customer_id})])[0]
+        for row in rows:
+            timestamp = row["timestamp"]
+            for product in (row["properties"] or {}).get("products") or []:
+                sku = product.get("sku") if isinstance(product, dict) else None
+                if not isinstance(sku, str) or (category and product.get("category") != category):
+                    continue
+                counts[sku] += 1
+                last[sku] = max(last.get(sku, timestamp), timestamp)
         ranked = sorted(counts, key=lambda sku: (-counts[sku], -last[sku].timestamp(), sku))[:k]
         return [{"sku": sku, "count": counts[sku], "last_at": last[sku]} for sku in ranked]
 

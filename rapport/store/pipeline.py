@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from psycopg.pq import ExecStatus
 from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, Boolean, Connection
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
@@ -27,6 +28,7 @@ from sqlalchemy.sql.dml import UpdateBase
 from rapport.store.bulk import db_json, db_timestamp, driver_errors, json_value, utc_time
 from rapport.store.tables import UTCDateTime
 
+TUPLES_OK = ExecStatus.TUPLES_OK
 _DIALECT = PGDialect_psycopg()
 _SQLITE = SQLiteDialect_pysqlite(paramstyle="qmark")
 Convert = Callable[[Any], Any] | None
@@ -172,9 +174,12 @@ def _json_text(value: Any) -> str:
 
 
 def _rows(cursor: Any) -> list[dict[str, Any]]:
-    if cursor.description is None:
+    """The result's rows as dicts. The column names come from the result itself: ``cursor.description`` builds a
+    ``Column`` with its type look-up for every column on every access (a sixth of a decision's CPU on PostgreSQL)."""
+    result = cursor.pgresult
+    if result is None or result.status != TUPLES_OK:
         return []
-    names = [column.name for column in cursor.description]
+    names = [result.fname(i).decode() for i in range(result.nfields)]
     return [{n: _from_db(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, String, bindparam, func, select
+from sqlalchemy import Engine, Integer, String, bindparam, func, select, union
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -21,7 +21,7 @@ from rapport.repeat.ope import LoggedNudge
 from rapport.repeat.preferences import Prompt, Turn
 from rapport.store.bandit import add_reward, load_bandit
 from rapport.store.consents import row_to
-from rapport.store.tables import bandit_counts, contact_log, decision_outcomes, decisions, preference_prompts
+from rapport.store.tables import bandit_counts, contact_log, decision_outcomes, decisions, needs, preference_prompts
 
 # A profile's open prompts, oldest first: read with a decision's state (rapport.store.decisions) and on their own.
 OPEN_PROMPTS = (
@@ -31,6 +31,64 @@ OPEN_PROMPTS = (
 )
 
 _INSERT_PROMPT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
+_CID = bindparam("cid", type_=String())
+# The customer's and the population's refusal counts (rapport.repeat.contact_risk): on their own and with a
+# decision's state.
+CONTACT_RISK_COUNTS = select(bandit_counts.c.customer_id, bandit_counts.c.successes, bandit_counts.c.failures).where(
+    bandit_counts.c.bandit == contact_risk.NAME,
+    bandit_counts.c.arm == contact_risk.EVENT,
+    bandit_counts.c.customer_id.in_([contact_risk.POPULATION, _CID]),
+)
+_TURN_COLUMNS = (decisions.c.experience, decision_outcomes.c.outcome, decisions.c.need, decisions.c.created_at,
+                 decisions.c.id, decisions.c.action, decisions.c.touchpoint)  # fmt: skip
+_OUTCOMES_OF = decision_outcomes.join(decisions, decisions.c.id == decision_outcomes.c.decision_id)
+# The latest ``limit`` turns of each category the customer's needs name (as category or item), newest first:
+# what a decision whose need is one of them asks ``category_turns`` for, read with its state.
+_NEED_CATEGORIES = union(
+    select(needs.c.category).where(needs.c.customer_id == _CID),
+    select(needs.c.item).where(needs.c.customer_id == _CID),
+)
+_RANKED_TURNS = (
+    select(
+        *_TURN_COLUMNS,
+        decisions.c.category,
+        decision_outcomes.c.id.label("outcome_id"),
+        func.row_number().over(partition_by=decisions.c.category, order_by=decision_outcomes.c.id.desc()).label("rank"),
+    )
+    .select_from(_OUTCOMES_OF)
+    .where(decision_outcomes.c.customer_id == _CID, decisions.c.category.in_(_NEED_CATEGORIES))
+    .subquery()
+)
+NEED_TURNS = (
+    select(*[c for c in _RANKED_TURNS.c if c.name not in ("rank", "outcome_id")])
+    .where(_RANKED_TURNS.c.rank <= bindparam("limit", type_=Integer()))
+    .order_by(_RANKED_TURNS.c.category, _RANKED_TURNS.c.outcome_id.desc())
+)
+
+
+def risk_from(customer_id: str, rows: Any) -> ContactRisk:
+    """The customer's contact risk from ``CONTACT_RISK_COUNTS``' rows (customer id, successes, failures)."""
+    found = {cid: (float(s), float(s + f)) for cid, s, f in rows}
+    own = found.get(customer_id, (0.0, 0.0)) if customer_id != contact_risk.POPULATION else (0.0, 0.0)
+    total = found.get(contact_risk.POPULATION, (0.0, 0.0))
+    return ContactRisk(own, (max(0.0, total[0] - own[0]), max(0.0, total[1] - own[1])))
+
+
+def turn_from(experience: Any, outcome: Any, need: Any, created: Any, decision_id: Any, action: Any,
+              touchpoint: Any) -> Turn:  # fmt: skip
+    """One row of the turns' columns (experience, outcome, need, created_at, id, action, touchpoint) as a Turn."""
+    return Turn(str(experience), str(outcome), (need or {}).get("item"), created, decision_id, _arm_key(action),
+                touchpoint in INBOUND_CHANNELS)  # fmt: skip
+
+
+def need_turns(rows: list[dict[str, Any]]) -> dict[str, list[Turn]]:
+    """``NEED_TURNS``' rows as ``category_turns`` would give them, by category."""
+    found: dict[str, list[Turn]] = {}
+    for row in rows:
+        if row["experience"] is not None:
+            turn = turn_from(*(row[c.name] for c in _TURN_COLUMNS))
+            found.setdefault(row["category"], []).append(turn)
+    return found
 
 
 class SqlRepeat:
@@ -41,35 +99,15 @@ class SqlRepeat:
     def category_turns(self, customer_id: str, category: str, limit: int) -> list[Turn]:
         """The customer's latest outcomes of decisions about ``category``, newest first, with their decisions."""
         query = (
-            select(
-                decisions.c.experience,
-                decision_outcomes.c.outcome,
-                decisions.c.need,
-                decisions.c.created_at,
-                decisions.c.id,
-                decisions.c.action,
-                decisions.c.touchpoint,
-            )
-            .join(decisions, decisions.c.id == decision_outcomes.c.decision_id)
+            select(*_TURN_COLUMNS)
+            .select_from(_OUTCOMES_OF)
             .where(decision_outcomes.c.customer_id == customer_id, decisions.c.category == category)
             .order_by(decision_outcomes.c.id.desc())
             .limit(limit)
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [
-            Turn(
-                str(experience),
-                str(outcome),
-                (need or {}).get("item"),
-                created,
-                decision_id,
-                _arm_key(action),
-                touchpoint in INBOUND_CHANNELS,
-            )
-            for experience, outcome, need, created, decision_id, action, touchpoint in rows
-            if experience is not None
-        ]
+        return [turn_from(*row) for row in rows if row[0] is not None]
 
     def decision_arm(self, decision_id: str) -> tuple[str | None, int]:
         """The bandit arm a decision logged (None: it used none) and how many outcomes it has collected."""
@@ -116,16 +154,8 @@ class SqlRepeat:
 
     def contact_risk(self, customer_id: str) -> ContactRisk:
         """The customer's own refusal counts and everyone else's (rapport.repeat.contact_risk)."""
-        query = select(bandit_counts.c.customer_id, bandit_counts.c.successes, bandit_counts.c.failures).where(
-            bandit_counts.c.bandit == contact_risk.NAME,
-            bandit_counts.c.arm == contact_risk.EVENT,
-            bandit_counts.c.customer_id.in_([contact_risk.POPULATION, customer_id]),
-        )
         with self.engine.connect() as conn:
-            found = {cid: (float(s), float(s + f)) for cid, s, f in conn.execute(query)}
-        own = found.get(customer_id, (0.0, 0.0)) if customer_id != contact_risk.POPULATION else (0.0, 0.0)
-        total = found.get(contact_risk.POPULATION, (0.0, 0.0))
-        return ContactRisk(own, (max(0.0, total[0] - own[0]), max(0.0, total[1] - own[1])))
+            return risk_from(customer_id, conn.execute(CONTACT_RISK_COUNTS, {"cid": customer_id}))
 
     def nudge_bandit(self, customer_id: str) -> NudgeBandit:
         """The population's counts and this customer's, as one decision needs them."""

@@ -12,13 +12,14 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, insert, select, text, update
+from sqlalchemy import Connection, Integer, String, Table, bindparam, func, insert, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from rapport.customers.profile import ORDER_EVENTS
 from rapport.respond.orders import FULFILMENT_CHANNEL
 from rapport.respond.outbox import CLOSED_STATUSES
 from rapport.store.engine import reading
+from rapport.store.pipeline import Prepared, run_together
 from rapport.store.store import Store
 from rapport.store.tables import (
     audit_log,
@@ -58,6 +59,20 @@ class MandateTransaction:
         """The new order and its audit entry, committed together."""
         self.conn.execute(insert(automatic_orders).values(**row))
         self.conn.execute(insert(audit_log).values(**audit))
+
+
+_MEMBERS = select(customers.c.id).where(customers.c.canonical_id == bindparam("cid", type_=String())).scalar_subquery()
+# The profile's latest order events, newest first (the usual order's history), compiled once.
+ORDER_HISTORY = Prepared.of(
+    select(events.c.timestamp, events.c.properties)
+    .where(
+        events.c.customer_id.in_(_MEMBERS),
+        events.c.type == "track",
+        events.c.name.in_([literal(n) for n in ORDER_EVENTS]),
+    )
+    .order_by(events.c.timestamp.desc(), events.c.id.desc())
+    .limit(bindparam("limit", type_=Integer()))
+)
 
 
 class RespondStore(Store):
@@ -127,14 +142,8 @@ class RespondStore(Store):
     # ----- the customer's history and identity ---------------------------------------------------------------
     def order_history(self, customer_id: str, limit: int) -> list[dict[str, Any]]:
         """The profile's latest order events (any channel, Rapport's own included), newest first."""
-        members = select(customers.c.id).where(customers.c.canonical_id == customer_id).scalar_subquery()
-        query = (
-            select(events.c.timestamp, events.c.properties)
-            .where(events.c.customer_id.in_(members), events.c.type == "track", events.c.name.in_(ORDER_EVENTS))
-            .order_by(events.c.timestamp.desc(), events.c.id.desc())
-            .limit(limit)
-        )
-        return self._rows(query)
+        with reading(self.engine) as conn:  # straight through the driver: a decision's usual order reads it
+            return run_together(conn, [(ORDER_HISTORY, {"cid": customer_id, "limit": limit})])[0]
 
     def identity_of(self, customer_id: str) -> list[tuple[str, str]]:
         """The profile's identifiers (kind, value), oldest first: how an event names this customer."""
