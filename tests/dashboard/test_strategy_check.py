@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
+from rapport.cli import output
 from rapport.cli.main import app
 from rapport.demo.strategy import demo_setup
 from rapport.respond.fulfilment.network import Peer
@@ -81,16 +83,18 @@ def test_a_broken_copy_of_the_demo_strategy_has_each_mistake_found(
 
 
 def test_the_cli_prints_all_20_cells_and_fails_on_a_broken_strategy(
-    demo: tuple[Store, dict[str, Any]], tmp_path: Path
+    demo: tuple[Store, dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store, _ = demo
+    # The CLI's console is built once, at import, with the width of that moment's terminal: a wide one for the table.
+    monkeypatch.setattr(output.console, "width", 200)
     url = store.settings.database_url
     runner = CliRunner()
     shown = runner.invoke(app, ["strategy", "matrix", "--demo", "--database", url, "--json"])
     assert shown.exit_code == 0, shown.output
     cells = json.loads(shown.output)["cells"]
     assert {(c["experience"], c["architecture"]) for c in cells} == {(e, a) for e in EXPERIENCES for a in ARCHITECTURES}
-    table = runner.invoke(app, ["strategy", "matrix", "--demo", "--database", url], env={"COLUMNS": "200"})
+    table = runner.invoke(app, ["strategy", "matrix", "--demo", "--database", url])
     assert table.exit_code == 0 and table.output.count("opening") + table.output.count("held") >= 10
     assert all(e.replace("_", " ") in table.output for e in EXPERIENCES)
     ok = runner.invoke(app, ["strategy", "check", "--demo", "--database", url])
