@@ -26,7 +26,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check rapport tests bench
-	$(BIN)/python -m pytest -q
+	# Two processes (the machine has 2 cores), a test file per process at a time: its fixtures stay together.
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check rapport tests bench
