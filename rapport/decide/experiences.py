@@ -71,8 +71,9 @@ def carry_out(
         draft.experience = "respond_to_desire"
     if draft.experience == "coach_behavior":
         step.coach()
-        if explored and draft.action is not None:
-            draft.action["exploration"] = explored
+        tried = explored or step.tried
+        if tried and draft.action is not None:
+            draft.action["exploration"] = tried
     elif draft.experience == "respond_to_desire":
         step.respond_to_desire()
 
@@ -118,6 +119,7 @@ class _Step:
         self.store, self.state, self.customer_id, self.decision_id = store, state, state.customer_id, decision_id
         self.draft, self.now, self.rules, self.need = draft, now, rules, need
         self.unconfirmed = False  # outbound on a level nobody confirmed: the firm's default, or a tried reminder
+        self.tried: dict[str, Any] | None = None  # a withheld reminder tried because the expected order has not come
 
     def consents(self, purpose: str) -> bool:
         return self.state.consents(purpose, self.now)
@@ -332,9 +334,33 @@ class _Step:
             turns = self.store.category_turns(self.customer_id, category, LEARNING_WINDOW)
         if contact_risk.acted_on_contact(turns):
             return False
+        if risk.own[0] == 0 and self._try_withheld(category, turns):  # never tried on someone who complained
+            return False
         self.draft.nothing(
             f"no contact on a level nobody confirmed: {risk.describe()}; the customer sees it when they visit and "
             "is asked how to be helped"
+        )
+        return True
+
+    def _try_withheld(self, category: str, turns: list[Any]) -> bool:
+        """Whether this withheld reminder is tried: the order expected has not come, none was tried lately, and the
+        decision's own draw falls under TRY_PROBABILITY (logged as the try's propensity)."""
+        if contact_risk.tried_lately(turns, self.now):
+            return False
+        if not contact_risk.overdue(reorder.order_times(self.store, self.customer_id, category), self.now):
+            return False
+        bandit = self.state.bandit if self.state.bandit is not None else self.store.nudge_bandit(self.customer_id)
+        if bandit.uniform(self.decision_id, self.customer_id) >= contact_risk.TRY_PROBABILITY:
+            return False
+        self.tried = {
+            "from": "withheld",
+            "to": "remind_me",
+            "propensity": contact_risk.TRY_PROBABILITY,
+            "policy": "try-withheld@1",
+        }
+        self.draft.reasons.append(
+            f"trying one reminder (probability {contact_risk.TRY_PROBABILITY:.2f}) though contact risk would withhold "
+            f"it: the order of {category} expected by now has not come"
         )
         return True
 

@@ -19,6 +19,13 @@ except that a customer at risk who cancels an automatic order is stepped back to
 after one cancellation instead of ``AUTO_CANCELS``, the step back Repeat already makes and the customer undoes.
 Nothing here grants or withdraws a consent or a mandate.
 
+Withholding is not for good: when the order Rapport expected has not come (the customer's latest order in the
+category is older than ``OVERDUE_FACTOR`` times their own usual gap between orders there: :func:`overdue`) and the
+customer has never complained themselves, one reminder is tried with probability ``TRY_PROBABILITY``, at most once per ``TRY_EVERY_DAYS`` in the category, and
+logged with its propensity. Someone who relies on reminders misses their purchases more often than someone who
+decides alone, so the try mostly reaches those it helps; acting on it confirms reminders there
+(:func:`acted_on_contact`), and turning it down is learned like any refusal of the firm's default.
+
 Counts live in the nudge bandit's table under the name ``NAME`` (rapport.store.repeat), one "arm" ``EVENT``.
 """
 
@@ -27,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
@@ -40,6 +48,9 @@ FIRM_PRIOR = (1.0, 9.0)  # before anyone has turned anything down, the firm assu
 PRIOR_STRENGTH = 5.0  # what the population's rate is worth, in the customer's own refusals
 MAX_UNCONFIRMED_RISK = 0.2  # above this complaint rate, a contact nobody confirmed is not sent
 AUTO_CANCELS_AT_RISK = 1  # cancelled automatic orders that step a customer at risk back to reminders (and ask)
+OVERDUE_FACTOR = 1.25  # the expected order has not come: the latest is older than this many usual gaps
+TRY_PROBABILITY = 0.5  # the chance a withheld reminder is tried when the expected order has not come
+TRY_EVERY_DAYS = 28  # at most one reminder tried per category in this many days
 POPULATION = "*"
 
 
@@ -90,6 +101,26 @@ def acted_on_contact(turns: Sequence[Turn]) -> bool:
     """The customer acted on a contact Rapport sent about the category (outbound, accepted or bought): they
     confirmed contacts there by what they did, whatever the level's source."""
     return any(not t.inbound and t.outcome in POSITIVE for t in turns)
+
+
+def overdue(times: Sequence[datetime], now: datetime) -> bool:
+    """The order Rapport expected by now has not come: ``times`` (the customer's orders in the category, newest
+    first, at least two) put the latest one more than OVERDUE_FACTOR times their median gap before ``now``."""
+    if len(times) < 2:
+        return False
+    gaps = sorted((a - b).total_seconds() for a, b in pairwise(times))
+    n = len(gaps)
+    usual = gaps[n // 2] if n % 2 else (gaps[n // 2 - 1] + gaps[n // 2]) / 2
+    return usual > 0 and (now - times[0]).total_seconds() > OVERDUE_FACTOR * usual
+
+
+def tried_lately(turns: Sequence[Turn], now: datetime) -> bool:
+    """A reminder went out (outbound) about the category in the last TRY_EVERY_DAYS."""
+    recent = now.timestamp() - TRY_EVERY_DAYS * 86_400
+    return any(
+        t.experience == "coach_behavior" and not t.inbound and t.at is not None and t.at.timestamp() >= recent
+        for t in turns
+    )
 
 
 class ContactRiskStore(Protocol):

@@ -85,6 +85,16 @@ def logged_arm(choice: Choice | None, channel: str, send_at: datetime, timezone:
     return {**Arm(NUDGES[0], channel, nearest).to_dict(), "propensity": 1.0, "policy": "contact_policy"}
 
 
+def _overdue(store: Any, customer_id: str, category: str, now: datetime) -> bool:
+    """The customer's latest order in ``category`` is overdue by their own rhythm (None of it known: not)."""
+    from rapport.repeat.contact_risk import overdue  # (contact_risk imports preferences, as this module does)
+    from rapport.respond.reorder import order_times
+
+    if getattr(store, "order_lines", None) is None and getattr(store, "order_history", None) is None:
+        return False
+    return overdue(order_times(store, customer_id, category), now)
+
+
 def explore_up(
     store: NudgeStore, customer_id: str, category: str, rows: Sequence[Any], bandit: NudgeBandit | None,
     decision_id: str, now: datetime,
@@ -92,7 +102,7 @@ def explore_up(
     """On a learned *I choose* whose expected purchases have not come, try one reminder with probability
     EXPLORE_PROBABILITY: what the decision logs (from, to, propensity), or None (not eligible, or not drawn)."""
     turns = store.category_turns(customer_id, category, LEARNING_WINDOW)
-    if not may_explore_up(rows, category, turns, now):
+    if not may_explore_up(rows, category, turns, now, overdue=_overdue(store, customer_id, category, now)):
         return None
     bandit = bandit if bandit is not None else store.nudge_bandit(customer_id)
     if bandit.uniform(decision_id, customer_id) >= EXPLORE_PROBABILITY:

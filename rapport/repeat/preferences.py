@@ -184,11 +184,14 @@ def _explored_and_taken(turns: Sequence[Turn], since: datetime | None) -> bool:
     )  # fmt: skip
 
 
-def may_explore_up(rows: Sequence[ControlSetting], category: str, turns: Sequence[Turn], now: datetime) -> bool:
+def may_explore_up(
+    rows: Sequence[ControlSetting], category: str, turns: Sequence[Turn], now: datetime, overdue: bool = False
+) -> bool:
     """Whether an outbound decision may try one reminder on a learned (never a chosen) *I choose*: it was learned
-    at least EXPLORE_AFTER_DAYS ago, the customer has not bought on their own visit since (the purchases Rapport
-    expected did not come), and no reminder was tried in the last EXPLORE_AFTER_DAYS. Trying is a reminder, never
-    an order, a mandate or a consent; the decision logs it with its propensity."""
+    at least EXPLORE_AFTER_DAYS ago, the purchases Rapport expected did not come (the customer has not bought on
+    their own visit since, or ``overdue``: their latest order in the category is overdue by their own rhythm,
+    rapport.repeat.contact_risk.overdue), and no reminder was tried in the last EXPLORE_AFTER_DAYS. Trying is a
+    reminder, never an order, a mandate or a consent; the decision logs it with its propensity."""
     if explicit_row(list(rows), category) is not None:
         return False
     learned = learned_row(list(rows), category)
@@ -200,8 +203,8 @@ def may_explore_up(rows: Sequence[ControlSetting], category: str, turns: Sequenc
     for turn in turns:
         if turn.at is None:
             continue
-        if turn.inbound and turn.outcome in POSITIVE and turn.at >= learned.set_at:
-            return False  # they buy by themselves: no reminder needed
+        if turn.inbound and turn.outcome in POSITIVE and turn.at >= learned.set_at and not overdue:
+            return False  # they buy by themselves (and their latest order is not overdue): no reminder needed
         if turn.experience == "coach_behavior" and not turn.inbound and turn.at.timestamp() >= recent:
             return False  # tried lately
     return True

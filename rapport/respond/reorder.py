@@ -99,6 +99,17 @@ def usual_order(
     )
 
 
+def order_times(store: HistoryStore, customer_id: str, category: str) -> list[datetime]:
+    """When the customer ordered in ``category``, newest first (one time per order), from the latest orders."""
+    read = getattr(store, "order_lines", None)
+    lines = read(customer_id, HISTORY) if read is not None else _lines(store.order_history(customer_id, HISTORY))
+    times: list[datetime] = []
+    for line in lines:
+        if line.category == category and (not times or times[-1] != line.at):
+            times.append(line.at)
+    return times
+
+
 def _most_common(values: list[Any]) -> Any:
     """``Counter(values).most_common(1)[0][0]``: the most frequent value, the first seen on ties (a few values
     per usual order, read on every decision: a dict is cheaper than a Counter here)."""

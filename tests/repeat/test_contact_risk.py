@@ -12,8 +12,9 @@ from rapport.decide.decision import Decision
 from rapport.decide.engine import decide
 from rapport.decide.outcomes import record_outcome
 from rapport.decide.situations import Situation
+from rapport.repeat import contact_risk
 from rapport.repeat.contact_risk import FIRM_PRIOR, MAX_UNCONFIRMED_RISK, ContactRisk, observation
-from rapport.respond import automatic
+from rapport.respond import automatic, reorder
 from rapport.store.decisions import SqlDecisionStore
 from rapport.store.tables import consents, mandates
 from tests.decide.conftest import NOW, customer, need, store_needs, toner_order
@@ -23,9 +24,13 @@ NEED_DUE, APP_OPEN = Situation("need_due"), Situation("app_open")
 WITHHELD = "no contact on a level nobody confirmed"
 
 
-def _reachable(store: SqlDecisionStore, name: str, *categories: str, due_in_days: float = 1.0) -> str:
-    """A customer with a toner history, a need in each category and an e-mail contact consent; firm default."""
-    cid = customer(store, name, orders=[toner_order(2), toner_order(2), toner_order(1)])
+def _reachable(
+    store: SqlDecisionStore, name: str, *categories: str, due_in_days: float = 1.0, days_ago: float = 60.0
+) -> str:
+    """A customer with a toner history (three orders ten days apart from ``days_ago``), a need in each category and
+    an e-mail contact consent; firm default."""
+    orders = [toner_order(2), toner_order(2), toner_order(1)]
+    cid = customer(store, name, orders=orders, at=NOW - timedelta(days=days_ago))
     store_needs(store, cid, *(need(cid, item=f"{c}:usual", category=c, due_in_days=due_in_days) for c in categories))
     _grant(store, cid, "contact:email")
     return cid
@@ -90,7 +95,7 @@ def test_a_newcomer_in_a_population_that_complains_starts_without_unconfirmed_re
     fresh = _reachable(decisions, "before", "toner")
     assert _reminded(decisions, fresh, "toner").status != "nothing_now", "nothing learned yet: the firm's default"
     _population(decisions, "complained", 6)
-    newcomer = _reachable(decisions, "newcomer", "toner")
+    newcomer = _reachable(decisions, "newcomer", "toner", days_ago=25.0)  # their orders come: nothing to try
     risk = decisions.contact_risk(newcomer)
     assert risk.own == (0.0, 0.0) and risk.rate == risk.population_rate > MAX_UNCONFIRMED_RISK
     made = _reminded(decisions, newcomer, "toner")
@@ -142,3 +147,34 @@ def test_a_customer_at_risk_is_stepped_back_from_automation_after_one_cancel(dec
             conn.execute(select(func.count()).select_from(consents)).scalar(),
         )
     assert after == before, "learning created no mandate and no consent"
+
+
+def test_a_withheld_reminder_is_tried_only_when_the_expected_order_has_not_come(decisions: SqlDecisionStore) -> None:
+    _population(decisions, "complained", 6)  # here a wrong guess costs: unconfirmed reminders are withheld
+    late = _reachable(decisions, "late", "toner")  # ordered every 10 days, the latest 40 days ago: overdue
+    assert contact_risk.overdue(reorder.order_times(decisions, late, "toner"), NOW)
+    on_time = _reachable(decisions, "on-time", "toner", days_ago=25.0)
+    assert not contact_risk.overdue(reorder.order_times(decisions, on_time, "toner"), NOW), "latest 5 days ago"
+    before = _counts(decisions)
+    made = [_reminded(decisions, late, "toner", NOW + timedelta(minutes=n)) for n in range(30)]
+    tried = [d for d in made if d.status != "nothing_now"]
+    assert tried and len(tried) < len(made), "each eligible decision tries with probability TRY_PROBABILITY"
+    assert all(d.action["exploration"]["propensity"] == contact_risk.TRY_PROBABILITY for d in tried)
+    assert all(WITHHELD in d.reasons[-1] for d in made if d not in tried), "the others stay withheld"
+    kept = [_reminded(decisions, on_time, "toner", NOW + timedelta(minutes=n)) for n in range(30)]
+    assert all(d.status == "nothing_now" and WITHHELD in d.reasons[-1] for d in kept), "their orders come"
+    record_outcome(decisions, tried[0].id, "accepted", NOW + timedelta(hours=1))  # the try helped: confirmed
+    week = NOW + timedelta(days=7)
+    store_needs(decisions, late, need(late, item="toner:usual", category="toner", due_in_days=8))
+    again = _reminded(decisions, late, "toner", week)
+    assert again.status != "nothing_now" and "exploration" not in (again.action or {}), again.reasons
+    assert control.control_level(decisions, late, "toner") == ("remind_me", "firm_default"), "no level is written"
+    assert _counts(decisions) == before, "trying a reminder writes no mandate and no consent"
+
+
+def _counts(store: SqlDecisionStore) -> tuple[int, int]:
+    with store.engine.connect() as conn:
+        return (
+            conn.execute(select(func.count()).select_from(mandates)).scalar() or 0,
+            conn.execute(select(func.count()).select_from(consents)).scalar() or 0,
+        )
