@@ -146,7 +146,8 @@ def run_backend(
     retry = ingest(store, sample, store.settings, source="bench")
     counts = store.counts()
     store.close()
-    bare = bare_insert(url, rows, store.settings.ingest_batch_size)
+    batch = store.settings.ingest_batch_size or store.ingest_batch_size  # the batches Rapport stored
+    bare = bare_insert(url, rows, batch)
     rate = report.stored / elapsed
     return {
         "events": len(events),

@@ -42,7 +42,9 @@ class Settings:
     spark_master: str = ""
     max_event_bytes: int = 32 * 1024
     max_batch_bytes: int = 500 * 1024
-    ingest_batch_size: int = 5000
+    # Messages of a large ingestion call stored per transaction; 0 is the store's own size (Store.ingest_batch_size:
+    # 20,000 on SQLite, 5,000 on PostgreSQL). A batch holds the write lock while stored.
+    ingest_batch_size: int = 0
     # ----- Decide (issue 6) -----
     # The firm's cautious control level per category when the customer chose none ("*": every other category).
     # Never do_it_for_me: automation needs the customer's explicit choice and mandate.

@@ -65,7 +65,7 @@ def ingest(
     progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Store every valid message once; report duplicates and rejected messages by their position."""
-    chunks = _chunks(iter(messages), settings.ingest_batch_size)
+    chunks = _chunks(iter(messages), settings.ingest_batch_size or getattr(store, "ingest_batch_size", 5000))
     if getattr(store, "validates_ahead", False):
         # Only a call of several batches has one to validate ahead: a request's one batch starts no thread.
         first, second = next(chunks, None), next(chunks, None)
