@@ -55,7 +55,9 @@ def test_once_learned_the_bandit_picks_channel_and_hour_and_logs_the_propensity(
     assert send_at.hour == arm["hour"] and send_at >= NOW, "sent at the arm's local hour"
     assert nudge.action["style"] == arm["nudge"]
     picks = []
-    for n in range(12):  # new customers: the arm that works for others wins most often
+    # New customers: the arm that works for others wins most often (it takes 21-30 of 40 here; with 12 customers
+    # the count was left to chance and failed about once in 30 runs).
+    for n in range(40):
         other = customer(decisions, f"learned-{n}", timezone="Europe/Berlin", orders=[toner_order()])
         store_needs(decisions, other, need(other))
         _grant(decisions, other, "contact:email", "contact:push")
@@ -63,7 +65,7 @@ def test_once_learned_the_bandit_picks_channel_and_hour_and_logs_the_propensity(
         assert made.action is not None
         picks.append(made.action["arm"]["key"])
     best = picks.count("one_click|push|18")
-    assert best >= 2 and all(best >= picks.count(key) for key in picks), picks
+    assert best >= 12 and all(best >= picks.count(key) for key in picks), picks
 
 
 def test_the_logged_arms_and_propensities_feed_off_policy_evaluation(decisions: SqlDecisionStore) -> None:
