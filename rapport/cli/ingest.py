@@ -30,6 +30,8 @@ def ingest_command(
         with progress:
             report = ingest(store, read_events(path), store.settings, source=source, progress=advance)
         record_rejections(store, report.rejected, "file", source)
+        if report.stored:
+            store.refresh_statistics()  # a file load grows the store at once: reads after it plan with its size
     for rejected in report.rejected[:10]:
         reasons = "; ".join(f"{e['field']}: {e['reason']}" for e in rejected["errors"])
         err_console.print(f"[yellow]rejected[/] row {rejected['index'] + 1}: {reasons}")

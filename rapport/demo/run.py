@@ -40,6 +40,7 @@ def run_demo(store: Store, customers: int = 3000, seed: int = 7, console: Consol
         identifier_fields=dict(firm.identifier_fields), presumed_consents=("personalisation",)
     )
     ingestion = _ingest(store, firm, console)
+    store.refresh_statistics()  # the reads below (profiles, training, offers) plan with the grown tables' sizes
     report: dict[str, Any] = {
         "ingestion": ingestion,
         "stitching": _stitching(store, firm),
@@ -56,6 +57,7 @@ def run_demo(store: Store, customers: int = 3000, seed: int = 7, console: Consol
     }
     report["access"] = demo_access(store, report["toner_auto_order"].get("customer_id"))
     report["customer_side"] = customer_side(store, report["toner_auto_order"], firm.end)
+    store.refresh_statistics()  # the store the demo then serves: decisions, orders and voice were added since
     return report
 
 

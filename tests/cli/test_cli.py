@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rapport.cli.main import app
+from rapport.customers.service import resolve_customer
 from rapport.store.keys import authenticate
 from rapport.store.store import Store
 
@@ -101,6 +102,40 @@ def test_ingest_each_format_then_retry(store: Store, tmp_path: Path, writer) -> 
     assert profile["traits"]["name"] == "Cli"
     assert profile["facts"]["spend"] == 12
     assert set(profile) >= {"customer_id", "identifiers", "traits", "events"}
+
+
+def test_a_file_load_leaves_postgresql_planning_a_customers_events_with_their_index(
+    store: Store, tmp_path: Path
+) -> None:
+    """Without statistics PostgreSQL answered the profile's events by scanning the whole events table."""
+    path = tmp_path / "load.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps({"type": "track", "messageId": f"m{n}", "userId": f"u{n % 400}", "event": "Viewed"})
+            for n in range(20_000)
+        )
+    )
+    with store.engine.connect() as conn:
+        began = conn.exec_driver_sql("SELECT now()").scalar() if store.dialect == "postgresql" else None
+    code, out, err = invoke(store, ["ingest", str(path), "--json"])
+    assert code == 0 and json.loads(out)["stored"] == 20_000, err
+    if store.dialect == "sqlite":  # nothing to refresh: the profile read below is checked on both stores elsewhere
+        return
+    customer_id = resolve_customer(store, "u7")
+    with store.engine.connect() as conn:
+        analysed = conn.exec_driver_sql(
+            "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'events'"
+        ).scalar()
+        plan = "\n".join(
+            row[0]
+            for row in conn.exec_driver_sql(
+                "EXPLAIN SELECT message_id FROM events WHERE customer_id IN "
+                "(SELECT id FROM customers WHERE canonical_id = %(cid)s) ORDER BY timestamp, id",
+                {"cid": customer_id},
+            )
+        )
+    assert analysed is not None and analysed >= began
+    assert "Seq Scan on events" not in plan and "ix_events_customer_time" in plan, plan
 
 
 def test_ingest_bad_files_fail_clearly(store: Store, tmp_path: Path) -> None:
