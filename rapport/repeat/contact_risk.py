@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
+from statistics import median
 from typing import Protocol
 
 import numpy as np
@@ -108,9 +109,7 @@ def overdue(times: Sequence[datetime], now: datetime) -> bool:
     first, at least two) put the latest one more than OVERDUE_FACTOR times their median gap before ``now``."""
     if len(times) < 2:
         return False
-    gaps = sorted((a - b).total_seconds() for a, b in pairwise(times))
-    n = len(gaps)
-    usual = gaps[n // 2] if n % 2 else (gaps[n // 2 - 1] + gaps[n // 2]) / 2
+    usual = median((a - b).total_seconds() for a, b in pairwise(times))
     return usual > 0 and (now - times[0]).total_seconds() > OVERDUE_FACTOR * usual
 
 

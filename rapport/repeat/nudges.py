@@ -102,7 +102,7 @@ def explore_up(
     """On a learned *I choose* whose expected purchases have not come, try one reminder with probability
     EXPLORE_PROBABILITY: what the decision logs (from, to, propensity), or None (not eligible, or not drawn)."""
     turns = store.category_turns(customer_id, category, LEARNING_WINDOW)
-    if not may_explore_up(rows, category, turns, now, overdue=_overdue(store, customer_id, category, now)):
+    if not may_explore_up(rows, category, turns, now, overdue=lambda: _overdue(store, customer_id, category, now)):
         return None
     bandit = bandit if bandit is not None else store.nudge_bandit(customer_id)
     if bandit.uniform(decision_id, customer_id) >= EXPLORE_PROBABILITY:

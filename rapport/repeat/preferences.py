@@ -42,7 +42,7 @@ Against the store: ``learn_from_outcome(store, customer_id, category, now) -> Le
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -185,12 +185,17 @@ def _explored_and_taken(turns: Sequence[Turn], since: datetime | None) -> bool:
 
 
 def may_explore_up(
-    rows: Sequence[ControlSetting], category: str, turns: Sequence[Turn], now: datetime, overdue: bool = False
+    rows: Sequence[ControlSetting],
+    category: str,
+    turns: Sequence[Turn],
+    now: datetime,
+    overdue: Callable[[], bool] = lambda: False,
 ) -> bool:
     """Whether an outbound decision may try one reminder on a learned (never a chosen) *I choose*: it was learned
     at least EXPLORE_AFTER_DAYS ago, the purchases Rapport expected did not come (the customer has not bought on
-    their own visit since, or ``overdue``: their latest order in the category is overdue by their own rhythm,
-    rapport.repeat.contact_risk.overdue), and no reminder was tried in the last EXPLORE_AFTER_DAYS. Trying is a
+    their own visit since, or ``overdue()``: their latest order in the category is overdue by their own rhythm,
+    rapport.repeat.contact_risk.overdue; asked only when an own purchase would otherwise stop the try, since it
+    reads the order history), and no reminder was tried in the last EXPLORE_AFTER_DAYS. Trying is a
     reminder, never an order, a mandate or a consent; the decision logs it with its propensity."""
     if explicit_row(list(rows), category) is not None:
         return False
@@ -200,14 +205,15 @@ def may_explore_up(
     if (now - learned.set_at).total_seconds() < EXPLORE_AFTER_DAYS * 86_400:
         return False
     recent = now.timestamp() - EXPLORE_AFTER_DAYS * 86_400
+    bought_alone = False
     for turn in turns:
         if turn.at is None:
             continue
-        if turn.inbound and turn.outcome in POSITIVE and turn.at >= learned.set_at and not overdue:
-            return False  # they buy by themselves (and their latest order is not overdue): no reminder needed
+        if turn.inbound and turn.outcome in POSITIVE and turn.at >= learned.set_at:
+            bought_alone = True
         if turn.experience == "coach_behavior" and not turn.inbound and turn.at.timestamp() >= recent:
             return False  # tried lately
-    return True
+    return not bought_alone or overdue()  # they buy by themselves: no reminder, unless their latest order is overdue
 
 
 def _refused(turns: Sequence[Turn], level: str) -> bool:

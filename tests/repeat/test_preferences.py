@@ -273,7 +273,9 @@ def test_a_learned_i_choose_is_tried_back_up_only_when_its_purchases_do_not_come
     assert may_explore_up(rows, "toner", [], NOW), "learned a while ago, nothing bought on their own since"
     bought = Turn("respond_to_desire", "accepted", "SKU", NOW - timedelta(days=3), "v", inbound=True)
     assert not may_explore_up(rows, "toner", [bought], NOW), "they buy by themselves: no reminder"
-    assert may_explore_up(rows, "toner", [bought], NOW, overdue=True), "but their latest order is overdue: tried"
+    assert may_explore_up(rows, "toner", [bought], NOW, overdue=lambda: True), (
+        "but their latest order is overdue: tried"
+    )
     tried = Turn("coach_behavior", "ignored", "SKU", NOW - timedelta(days=5), "t")
     assert not may_explore_up(rows, "toner", [tried], NOW), "one try per EXPLORE_AFTER_DAYS"
     fresh = [control.ControlSetting("c", "toner", "i_choose", "learned", NOW - timedelta(days=3))]
