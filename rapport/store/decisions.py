@@ -11,12 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, String, bindparam, insert, literal, select, text
+from sqlalchemy import BindParameter, Connection, String, bindparam, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.visitors import replacement_traverse
 
-from rapport.customers.profile import ORDER_EVENTS
 from rapport.customers.service import resolve_customer
 from rapport.decide.consent import Consent, joined_records
 from rapport.decide.contact_policy import Contact, ContactPolicy, contacts_window, policy_from
@@ -33,7 +32,7 @@ from rapport.store.engine import reading
 from rapport.store.needs import _need as need_from_row  # the row → Need mapping of the needs table
 from rapport.store.pipeline import Prepared, run_together
 from rapport.store.repeat import CONTACT_RISK_COUNTS, NEED_TURNS, OPEN_PROMPTS, SqlRepeat, need_turns, risk_from
-from rapport.store.respond import RespondStore
+from rapport.store.respond import ORDER_EVENTS_OF_PROFILE, RespondStore
 from rapport.store.store import Store
 from rapport.store.tables import (
     contact_log,
@@ -82,15 +81,7 @@ _OUTBOUND_READS = {
     "turns": _of_record(NEED_TURNS),
 }
 # Every order event of the profile (the ranker's fallback: the customer's own frequent items).
-_ORDERS = Prepared.of(
-    select(events.c.timestamp, events.c.properties).where(
-        events.c.customer_id.in_(
-            select(customers.c.id).where(customers.c.canonical_id == bindparam("cid")).scalar_subquery()
-        ),
-        events.c.type == "track",
-        events.c.name.in_([literal(n) for n in ORDER_EVENTS]),
-    )
-)
+_ORDERS = Prepared.of(ORDER_EVENTS_OF_PROFILE)
 _PG_ASYNC_COMMIT = Prepared.of(text("SET LOCAL synchronous_commit TO OFF"))
 _INSERT_DECISION = Prepared.of(insert(decisions).values({c.name: bindparam(c.name) for c in decisions.c}))
 # ON CONFLICT DO NOTHING is the same SQL on both stores (compiled for each by Prepared)

@@ -62,16 +62,17 @@ class MandateTransaction:
 
 
 _MEMBERS = select(customers.c.id).where(customers.c.canonical_id == bindparam("cid", type_=String())).scalar_subquery()
-# The profile's latest order events, newest first (the usual order's history), compiled once.
+# The profile's order events (any channel, Rapport's own included): time and properties.
+ORDER_EVENTS_OF_PROFILE = select(events.c.timestamp, events.c.properties).where(
+    events.c.customer_id.in_(_MEMBERS),
+    events.c.type == "track",
+    events.c.name.in_([literal(n) for n in ORDER_EVENTS]),
+)
+# The latest of them, newest first (the usual order's history), compiled once.
 ORDER_HISTORY = Prepared.of(
-    select(events.c.timestamp, events.c.properties)
-    .where(
-        events.c.customer_id.in_(_MEMBERS),
-        events.c.type == "track",
-        events.c.name.in_([literal(n) for n in ORDER_EVENTS]),
+    ORDER_EVENTS_OF_PROFILE.order_by(events.c.timestamp.desc(), events.c.id.desc()).limit(
+        bindparam("limit", type_=Integer())
     )
-    .order_by(events.c.timestamp.desc(), events.c.id.desc())
-    .limit(bindparam("limit", type_=Integer()))
 )
 
 
